@@ -31,6 +31,7 @@ enum class CommandType : uint8_t {
   kShutdown,
   kStats,
   kCacheMemlimit,
+  kMetaNoop,  // mn
 };
 
 inline bool IsStorage(CommandType t) {

@@ -15,6 +15,7 @@ inline constexpr std::string_view kNotFound = "NOT_FOUND\r\n";
 inline constexpr std::string_view kDeleted = "DELETED\r\n";
 inline constexpr std::string_view kTouched = "TOUCHED\r\n";
 inline constexpr std::string_view kEnd = "END\r\n";
+inline constexpr std::string_view kMetaNoop = "MN\r\n";
 inline constexpr std::string_view kOk = "OK\r\n";
 inline constexpr std::string_view kReset = "RESET\r\n";
 inline constexpr std::string_view kError = "ERROR\r\n";

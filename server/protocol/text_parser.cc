@@ -89,7 +89,14 @@ ParseResult LineParser::Run() {
   if (t_.count < 2 || t_.v[0].size() < 2) return Unknown();
   const std::string_view name = t_.v[0];
   const char first = name[0];
-  // TODO(#3): the meta commands (mg, ms, md, ma, mn, me) answer ERROR until they exist.
+  if (first == 'm' && name.size() == 2) {
+    if (name[1] == 'n') {
+      cmd_->type = CommandType::kMetaNoop;
+      return Done(consumed_);
+    }
+    // TODO(#3): mg, ms, md, ma and me answer ERROR until the meta protocol exists.
+    return Unknown();
+  }
   if (first == 'g') {
     if (t_.count < 3) return Unknown();
     if (name == "get") return Get(CommandType::kGet);

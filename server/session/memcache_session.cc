@@ -159,6 +159,9 @@ MemcacheSession::After MemcacheSession::Execute(const protocol::Command& cmd) {
     case CommandType::kCacheMemlimit:
       DoCacheMemlimit(cmd);
       break;
+    case CommandType::kMetaNoop:
+      Reply(reply::kMetaNoop);
+      break;
   }
   return After::kContinue;
 }

@@ -109,7 +109,7 @@ bool MemoryTier::KeyTxn::Store(ItemRef fresh) {
         shard_->classes[item->size_class].outofmemory++;
         return false;
       }
-      tier_->EvictOneLocked(*shard_, item_, now_);
+      tier_->EvictOneLocked(*shard_, item_, now_, /*allow_protected=*/true);
     }
   }
   if (item_ != nullptr) tier_->UnlinkLocked(*shard_, item_);
@@ -192,9 +192,10 @@ void MemoryTier::LruRemoveLocked(Shard& shard, Item* item) {
 
 void MemoryTier::BalanceSegmentsLocked(Shard& shard) {
   // A scan touches each key once, so it only ever fills probation; items hit again are
-  // protected and survive it. Protected is capped so probation keeps room to admit new items.
-  const uint64_t total = shard.lru[kProbation].bytes + shard.lru[kProtected].bytes;
-  const uint64_t cap = total * static_cast<uint64_t>(options_.protected_percent) / 100;
+  // protected and survive it. Protected is capped at a share of the shard's part of the
+  // memory limit, so probation keeps room to admit new items.
+  const uint64_t cap = limit_.load(std::memory_order_relaxed) / kShards *
+                       static_cast<uint64_t>(options_.protected_percent) / 100;
   while (shard.lru[kProtected].bytes > cap && shard.lru[kProtected].tail != nullptr) {
     Item* demoted = shard.lru[kProtected].tail;
     LruRemoveLocked(shard, demoted);
@@ -209,13 +210,15 @@ bool MemoryTier::IsDeadLocked(const Item& item, int64_t now) const {
 
 void MemoryTier::EvictLocked(Shard& shard, const Item* keep, int64_t now) {
   while (used_.load(std::memory_order_relaxed) > limit_.load(std::memory_order_relaxed)) {
-    if (!EvictOneLocked(shard, keep, now)) break;
+    if (!EvictOneLocked(shard, keep, now, /*allow_protected=*/false)) break;
   }
 }
 
-bool MemoryTier::EvictOneLocked(Shard& shard, const Item* keep, int64_t now) {
+bool MemoryTier::EvictOneLocked(Shard& shard, const Item* keep, int64_t now,
+                                bool allow_protected) {
   Item* victim = nullptr;
   for (Segment segment : {kProbation, kProtected}) {
+    if (segment == kProtected && !allow_protected) break;
     victim = shard.lru[segment].tail;
     if (victim == keep && victim != nullptr) victim = victim->lru_prev;
     if (victim != nullptr) break;
@@ -257,14 +260,20 @@ void MemoryTier::GrowLocked(Shard& shard) {
 
 void MemoryTier::EnforceLimitAcrossShards() {
   if (!options_.evict_when_full) return;
-  // Shards fill evenly, so eviction normally happens in the shard being written; this handles
-  // the skewed case (and a lowered limit) by taking LRU tails round-robin.
-  size_t idle_rounds = 0;
-  while (used_.load(std::memory_order_relaxed) > limit_.load(std::memory_order_relaxed) &&
-         idle_rounds < kShards) {
-    Shard& shard = shards_[evict_cursor_.fetch_add(1, std::memory_order_relaxed) % kShards];
-    std::lock_guard lock(shard.mu);
-    idle_rounds = EvictOneLocked(shard, nullptr, clock_->NowSeconds()) ? 0 : idle_rounds + 1;
+  // Eviction normally happens in the shard being written. When that shard has no probation
+  // items left (skew, or a lowered limit), take probation tails from the other shards
+  // round-robin, and only when no shard has any, protected tails: a scan must not push out
+  // items that were read again.
+  for (bool allow_protected : {false, true}) {
+    size_t idle_rounds = 0;
+    while (used_.load(std::memory_order_relaxed) > limit_.load(std::memory_order_relaxed) &&
+           idle_rounds < kShards) {
+      Shard& shard = shards_[evict_cursor_.fetch_add(1, std::memory_order_relaxed) % kShards];
+      std::lock_guard lock(shard.mu);
+      const bool evicted =
+          EvictOneLocked(shard, nullptr, clock_->NowSeconds(), allow_protected);
+      idle_rounds = evicted ? 0 : idle_rounds + 1;
+    }
   }
 }
 

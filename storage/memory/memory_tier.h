@@ -172,9 +172,10 @@ class MemoryTier {
   void LruPushHeadLocked(Shard& shard, Item* item, Segment segment);
   void LruRemoveLocked(Shard& shard, Item* item);
   void BalanceSegmentsLocked(Shard& shard);
-  // Evicts from this shard's LRU tails until under the limit; `keep` is never evicted.
+  // Evicts from this shard's probation tail until under the limit; `keep` is never evicted.
   void EvictLocked(Shard& shard, const Item* keep, int64_t now);
-  bool EvictOneLocked(Shard& shard, const Item* keep, int64_t now);
+  // Evicts one LRU tail: probation first, protected only when `allow_protected`.
+  bool EvictOneLocked(Shard& shard, const Item* keep, int64_t now, bool allow_protected);
   bool IsDeadLocked(const Item& item, int64_t now) const;
   void GrowLocked(Shard& shard);
   void EnforceLimitAcrossShards();
