@@ -111,14 +111,18 @@ Status TestClient::ErrorWithBuffer(const std::string& what) const {
 }
 
 Result<std::string> TestClient::ReadUntil(std::string_view terminator) {
+  auto peeked = PeekUntil(terminator);
+  if (peeked.ok()) buffer_.erase(0, peeked->size());
+  return peeked;
+}
+
+Result<std::string> TestClient::PeekUntil(std::string_view terminator) {
   auto until = Clock::now() + timeout_;
   size_t searched = 0;
   while (true) {
     size_t pos = buffer_.find(terminator, searched);
     if (pos != std::string::npos) {
-      std::string out = buffer_.substr(0, pos + terminator.size());
-      buffer_.erase(0, pos + terminator.size());
-      return out;
+      return buffer_.substr(0, pos + terminator.size());
     }
     searched = buffer_.size() >= terminator.size() ? buffer_.size() - terminator.size() + 1 : 0;
     WC_RETURN_IF_ERROR(FillOnce(until));

@@ -36,6 +36,8 @@ class TestClient {
   Status Send(std::string_view bytes);
   // Reads through the next "\r\n" and returns the line WITHOUT it.
   Result<std::string> ReadLine();
+  // Like ReadUntil, but leaves the bytes buffered for the next read.
+  Result<std::string> PeekUntil(std::string_view terminator);
   // Reads exactly n bytes.
   Result<std::string> ReadBytes(size_t n);
   // Reads through the first occurrence of `terminator` and returns the bytes WITH it.
