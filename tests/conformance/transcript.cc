@@ -30,9 +30,18 @@ std::vector<std::string> SplitWords(std::string_view text) {
 }
 
 // One ${...} body, without the braces.
-Result<std::string> ExpandOne(std::string_view body, int64_t now) {
+Result<std::string> ExpandOne(std::string_view body, const Context& context) {
+  const int64_t now = context.now;
+  int64_t group = 0;
+  if (ParseInt(body, &group) && body[0] != '+' && body[0] != '-') {
+    if (context.captures == nullptr) return std::string("0");
+    if (group < 1 || static_cast<size_t>(group) >= context.captures->size()) {
+      return Status::InvalidArgument("${" + std::string(body) + "}: no such capture group");
+    }
+    return (*context.captures)[static_cast<size_t>(group)];
+  }
   if (body == "now") return std::to_string(now);
-  if (body.substr(0, 3) == "now" && (body[3] == '+' || body[3] == '-')) {
+  if (body.size() > 4 && body.substr(0, 3) == "now" && (body[3] == '+' || body[3] == '-')) {
     int64_t offset = 0;
     if (!ParseInt(body.substr(4), &offset)) return Status::InvalidArgument("bad ${now±N}");
     return std::to_string(body[3] == '+' ? now + offset : now - offset);
@@ -120,11 +129,11 @@ Result<Step> ParseStep(std::string_view line) {
 // Checks that the payload expands, unescapes and (for regexes) compiles.
 Status ValidateStep(const Step& step) {
   if (step.kind == StepKind::kSend || step.kind == StepKind::kExpectBytes) {
-    auto bytes = StepBytes(step, 0);
+    auto bytes = StepBytes(step, Context{});
     return bytes.ok() ? Status::Ok() : bytes.status();
   }
   if (step.kind == StepKind::kExpectLineRegex || step.kind == StepKind::kExpectLinesRegex) {
-    auto expanded = ExpandVariables(step.text, 0);
+    auto expanded = ExpandVariables(step.text, Context{});
     if (!expanded.ok()) return expanded.status();
     try {
       std::regex re(*expanded);
@@ -137,7 +146,7 @@ Status ValidateStep(const Step& step) {
 
 }  // namespace
 
-Result<std::string> ExpandVariables(std::string_view raw, int64_t now) {
+Result<std::string> ExpandVariables(std::string_view raw, const Context& context) {
   std::string out;
   size_t pos = 0;
   while (true) {
@@ -146,7 +155,7 @@ Result<std::string> ExpandVariables(std::string_view raw, int64_t now) {
     size_t end = raw.find('}', start);
     if (end == std::string_view::npos) return Status::InvalidArgument("unclosed ${");
     out.append(raw.substr(pos, start - pos));
-    auto value = ExpandOne(raw.substr(start + 2, end - start - 2), now);
+    auto value = ExpandOne(raw.substr(start + 2, end - start - 2), context);
     if (!value.ok()) return value.status();
     out += *value;
     pos = end + 1;
@@ -155,8 +164,8 @@ Result<std::string> ExpandVariables(std::string_view raw, int64_t now) {
   return out;
 }
 
-Result<std::string> StepBytes(const Step& step, int64_t now) {
-  auto expanded = ExpandVariables(step.text, now);
+Result<std::string> StepBytes(const Step& step, const Context& context) {
+  auto expanded = ExpandVariables(step.text, context);
   if (!expanded.ok()) return expanded.status();
   auto bytes = testutil::UnescapeBytes(*expanded);
   if (!bytes.ok()) return bytes.status();

@@ -47,11 +47,19 @@ Result<Transcript> ParseTranscript(std::string_view name, std::string_view text)
 // Reads and parses `path`; the name is the file stem.
 Result<Transcript> LoadTranscript(const std::string& path);
 
-// Expands ${now}, ${now+N}, ${now-N} (unix time `now` plus or minus N) and ${rep N TEXT}
-// (TEXT repeated N times; TEXT runs to the closing brace).
-Result<std::string> ExpandVariables(std::string_view raw, int64_t now);
+// What ${...} can refer to while a case runs.
+struct Context {
+  int64_t now = 0;  // unix time in seconds
+  // Capture groups of the last "<~" line: ${1} is captures[1]. Null while parsing, when any
+  // ${N} expands to "0".
+  const std::vector<std::string>* captures = nullptr;
+};
+
+// Expands ${now}, ${now+N}, ${now-N} (unix time plus or minus N), ${rep N TEXT} (TEXT
+// repeated N times; TEXT runs to the closing brace) and ${N} (capture group N).
+Result<std::string> ExpandVariables(std::string_view raw, const Context& context);
 // ExpandVariables, then UnescapeBytes, then "\r\n" if step.append_crlf: the bytes to send or
 // expect.
-Result<std::string> StepBytes(const Step& step, int64_t now);
+Result<std::string> StepBytes(const Step& step, const Context& context);
 
 }  // namespace warmcache::conformance

@@ -61,7 +61,7 @@ class Runner {
       return (*client)->WaitClosedByPeer(options_.reply_timeout);
     if (step.kind == StepKind::kExpectLineRegex) return ExpectLineRegex(**client, step);
     if (step.kind == StepKind::kExpectLinesRegex) return ExpectLinesRegex(**client, step);
-    auto bytes = StepBytes(step, std::time(nullptr));
+    auto bytes = StepBytes(step, MakeContext());
     if (!bytes.ok()) return bytes.status();
     if (step.kind == StepKind::kSend) return (*client)->Send(*bytes);
     return ExpectBytes(**client, *bytes);
@@ -103,33 +103,42 @@ class Runner {
                       (more.empty() ? "" : "\n  then:     " + Quote(more)));
   }
 
+  Context MakeContext() const { return Context{std::time(nullptr), &captures_}; }
+
   Status ExpectLineRegex(TestClient& client, const Step& step) {
-    auto pattern = ExpandVariables(step.text, std::time(nullptr));
+    auto pattern = ExpandVariables(step.text, MakeContext());
     if (!pattern.ok()) return pattern.status();
     auto line = client.ReadUntil("\n");
-    if (!line.ok())
+    if (!line.ok()) {
       return Status::IoError("expected a line matching /" + *pattern +
                              "/\n  then:     " + line.status().message());
-    if (!MatchesLine(*line, std::regex(*pattern)))
+    }
+    std::smatch match;
+    if (!MatchesLine(*line, std::regex(*pattern), &match)) {
       return Mismatch(client, "/" + *pattern + "/\\r\\n", *line);
+    }
+    captures_.assign(match.begin(), match.end());
     return Status::Ok();
   }
 
   Status ExpectLinesRegex(TestClient& client, const Step& step) {
-    auto pattern = ExpandVariables(step.text, std::time(nullptr));
+    auto pattern = ExpandVariables(step.text, MakeContext());
     if (!pattern.ok()) return pattern.status();
     std::regex re(*pattern);
+    std::smatch match;
     while (true) {
       auto line = client.PeekUntil("\n");
-      if (!line.ok() || !MatchesLine(*line, re)) return Status::Ok();
+      if (!line.ok() || !MatchesLine(*line, re, &match)) return Status::Ok();
       auto consumed = client.ReadUntil("\n");
       if (!consumed.ok()) return consumed.status();
     }
   }
 
-  static bool MatchesLine(const std::string& line, const std::regex& re) {
+  // `match` refers into `line`'s copy held in `matched_line_`.
+  bool MatchesLine(const std::string& line, const std::regex& re, std::smatch* match) {
     if (line.size() < 2 || line.compare(line.size() - 2, 2, "\r\n") != 0) return false;
-    return std::regex_match(line.begin(), line.end() - 2, re);
+    matched_line_ = line.substr(0, line.size() - 2);
+    return std::regex_match(matched_line_, *match, re);
   }
 
   // A run of "+" steps shares one fresh snapshot; the run's last step makes it the baseline.
@@ -200,6 +209,8 @@ class Runner {
   std::unique_ptr<TestClient> stats_conn_;
   StatsMap baseline_;
   StatsMap latest_;
+  std::string matched_line_;
+  std::vector<std::string> captures_;  // of the last "<~" line
 };
 
 }  // namespace

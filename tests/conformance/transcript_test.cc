@@ -37,10 +37,10 @@ TEST(TranscriptParseTest, LineKinds) {
       ">\n");
   EXPECT_EQ(t.extra_args, (std::vector<std::string>{"-C", "-I", "2k", "-F"}));
   ASSERT_EQ(t.steps.size(), 11u);
-  EXPECT_EQ(StepBytes(t.steps[0], 0).value(), "get a\r\n");
-  EXPECT_EQ(StepBytes(t.steps[1], 0).value(), "get b\r\n");
-  EXPECT_EQ(StepBytes(t.steps[2], 0).value(), "END\r\n");
-  EXPECT_EQ(StepBytes(t.steps[3], 0).value(), "E\n");
+  EXPECT_EQ(StepBytes(t.steps[0], {}).value(), "get a\r\n");
+  EXPECT_EQ(StepBytes(t.steps[1], {}).value(), "get b\r\n");
+  EXPECT_EQ(StepBytes(t.steps[2], {}).value(), "END\r\n");
+  EXPECT_EQ(StepBytes(t.steps[3], {}).value(), "E\n");
   EXPECT_EQ(t.steps[4].kind, StepKind::kExpectLineRegex);
   EXPECT_EQ(t.steps[4].text, "VALUE a 0 1 \\d+");
   EXPECT_EQ(t.steps[5].kind, StepKind::kExpectLinesRegex);
@@ -51,18 +51,25 @@ TEST(TranscriptParseTest, LineKinds) {
   EXPECT_EQ(t.steps[9].kind, StepKind::kStatsDelta);
   EXPECT_EQ(t.steps[9].delta, -2);
   EXPECT_TRUE(t.uses_stats_delta);
-  EXPECT_EQ(StepBytes(t.steps[10], 0).value(), "\r\n");
+  EXPECT_EQ(StepBytes(t.steps[10], {}).value(), "\r\n");
   EXPECT_EQ(t.steps[10].line, 15);
 }
 
 TEST(TranscriptParseTest, Variables) {
-  EXPECT_EQ(ExpandVariables("a${now}b", 100).value(), "a100b");
-  EXPECT_EQ(ExpandVariables("${now+5} ${now-5}", 100).value(), "105 95");
-  EXPECT_EQ(ExpandVariables("k${rep 3 ab}", 0).value(), "kababab");
-  EXPECT_EQ(ExpandVariables("${rep 0 x}", 0).value(), "");
-  EXPECT_FALSE(ExpandVariables("${nope}", 0).ok());
-  EXPECT_FALSE(ExpandVariables("${now", 0).ok());
-  EXPECT_FALSE(ExpandVariables("${rep x a}", 0).ok());
+  Context at100{100, nullptr};
+  EXPECT_EQ(ExpandVariables("a${now}b", at100).value(), "a100b");
+  EXPECT_EQ(ExpandVariables("${now+5} ${now-5}", at100).value(), "105 95");
+  EXPECT_EQ(ExpandVariables("k${rep 3 ab}", {}).value(), "kababab");
+  EXPECT_EQ(ExpandVariables("${rep 0 x}", {}).value(), "");
+  EXPECT_FALSE(ExpandVariables("${nope}", {}).ok());
+  EXPECT_FALSE(ExpandVariables("${now", {}).ok());
+  EXPECT_FALSE(ExpandVariables("${now+}", {}).ok());
+  EXPECT_FALSE(ExpandVariables("${rep x a}", {}).ok());
+  std::vector<std::string> captures = {"whole", "12", "x"};
+  Context with_captures{0, &captures};
+  EXPECT_EQ(ExpandVariables("cas ${1} ${2}", with_captures).value(), "cas 12 x");
+  EXPECT_FALSE(ExpandVariables("${3}", with_captures).ok());
+  EXPECT_EQ(ExpandVariables("${3}", {}).value(), "0");  // parse-time check
 }
 
 TEST(TranscriptParseTest, RejectsBrokenCases) {
@@ -102,11 +109,12 @@ class RunnerTest : public ::testing::Test {
 TEST_F(RunnerTest, PassesCorrectTranscript) {
   Status s =
       Run("> set a 0 0 1\n> x\n< STORED\n"
-          "> gets a\n<~ VALUE a 0 1 \\d+\n< x\n< END\n"
+          "> gets a\n<~ VALUE a 0 1 (\\d+)\n< x\n< END\n"
+          "> cas a 0 0 1 ${1}\n> y\n< STORED\n"
           "> stats slabs\n<* STAT [0-9]+:\\w+ \\d+\n< STAT active_slabs 1\n"
           "<~ STAT total_malloced \\d+\n< END\n"
-          "+ get_hits 1\n+ cmd_set 1\n"
-          "@conn b\n> get a\n< VALUE a 0 1\n< x\n< END\n+ get_hits 1\n"
+          "+ get_hits 1\n+ cmd_set 2\n"
+          "@conn b\n> get a\n< VALUE a 0 1\n< y\n< END\n+ get_hits 1\n"
           "@conn main\n> quit\n<closed\n");
   EXPECT_TRUE(s.ok()) << s.message();
 }
