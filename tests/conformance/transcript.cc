@@ -152,10 +152,17 @@ Result<std::string> ExpandVariables(std::string_view raw, const Context& context
   while (true) {
     size_t start = raw.find("${", pos);
     if (start == std::string_view::npos) break;
-    size_t end = raw.find('}', start);
-    if (end == std::string_view::npos) return Status::InvalidArgument("unclosed ${");
+    // Find the matching brace; an inner ${...} is expanded first, so forms can nest.
+    size_t end = start + 2;
+    for (int depth = 1; end < raw.size(); ++end) {
+      if (raw.compare(end, 2, "${") == 0) ++depth;
+      if (raw[end] == '}' && --depth == 0) break;
+    }
+    if (end >= raw.size()) return Status::InvalidArgument("unclosed ${");
     out.append(raw.substr(pos, start - pos));
-    auto value = ExpandOne(raw.substr(start + 2, end - start - 2), context);
+    auto body = ExpandVariables(raw.substr(start + 2, end - start - 2), context);
+    if (!body.ok()) return body.status();
+    auto value = ExpandOne(*body, context);
     if (!value.ok()) return value.status();
     out += *value;
     pos = end + 1;

@@ -56,7 +56,8 @@ struct Context {
 };
 
 // Expands ${now}, ${now+N}, ${now-N} (unix time plus or minus N), ${rep N TEXT} (TEXT
-// repeated N times; TEXT runs to the closing brace) and ${N} (capture group N).
+// repeated N times; TEXT runs to the matching closing brace) and ${N} (capture group N).
+// Forms nest: the inside of ${...} is expanded first.
 Result<std::string> ExpandVariables(std::string_view raw, const Context& context);
 // ExpandVariables, then UnescapeBytes, then "\r\n" if step.append_crlf: the bytes to send or
 // expect.

@@ -69,6 +69,8 @@ TEST(TranscriptParseTest, Variables) {
   Context with_captures{0, &captures};
   EXPECT_EQ(ExpandVariables("cas ${1} ${2}", with_captures).value(), "cas 12 x");
   EXPECT_FALSE(ExpandVariables("${3}", with_captures).ok());
+  EXPECT_EQ(ExpandVariables("${rep 2 <${1}>}", with_captures).value(), "<12><12>");
+  EXPECT_EQ(ExpandVariables("${rep ${1} a}", with_captures).value(), std::string(12, 'a'));
   EXPECT_EQ(ExpandVariables("${3}", {}).value(), "0");  // parse-time check
 }
 
