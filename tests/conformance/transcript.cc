@@ -101,6 +101,8 @@ Result<Step> ParseStep(std::string_view line) {
     step = {StepKind::kSend, payload, true};
   } else if (line == "<closed") {
     step = {StepKind::kExpectClosed, ""};
+  } else if (line == "<quiet") {
+    step = {StepKind::kExpectQuiet, ""};
   } else if (TakePayload(line, "<<", &payload)) {
     step = {StepKind::kExpectBytes, payload, false};
   } else if (TakePayload(line, "<~", &payload)) {

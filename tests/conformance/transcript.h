@@ -18,6 +18,7 @@ enum class StepKind {
   kExpectLineRegex,   // "<~ regex": one \r\n-terminated line matching regex
   kExpectLinesRegex,  // "<* regex": zero or more lines matching regex
   kExpectClosed,      // "<closed": the server closes the connection
+  kExpectQuiet,       // "<quiet": nothing arrives for a while (e.g. after half a command)
   kUseConnection,     // "@conn NAME": later steps use connection NAME
   kCloseConnection,   // "@close": the client closes the current connection
   kStatsDelta,        // "+ NAME DELTA": stat NAME changed by DELTA since the last check

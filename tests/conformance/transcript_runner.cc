@@ -59,6 +59,7 @@ class Runner {
     if (!client.ok()) return client.status();
     if (step.kind == StepKind::kExpectClosed)
       return (*client)->WaitClosedByPeer(options_.reply_timeout);
+    if (step.kind == StepKind::kExpectQuiet) return ExpectQuiet(**client);
     if (step.kind == StepKind::kExpectLineRegex) return ExpectLineRegex(**client, step);
     if (step.kind == StepKind::kExpectLinesRegex) return ExpectLinesRegex(**client, step);
     auto bytes = StepBytes(step, MakeContext());
@@ -92,6 +93,15 @@ class Runner {
       }
       got += *chunk;
       if (expected.compare(0, got.size(), got) != 0) return Mismatch(client, Quote(expected), got);
+    }
+    return Status::Ok();
+  }
+
+  Status ExpectQuiet(TestClient& client) {
+    std::string extra = client.ReadAvailable(options_.quiet_step);
+    if (!extra.empty() || client.peer_closed()) {
+      return Status(StatusCode::kCorruption, "expected no reply yet, got " + Quote(extra) +
+                                                 (client.peer_closed() ? " and a close" : ""));
     }
     return Status::Ok();
   }

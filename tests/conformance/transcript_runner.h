@@ -16,6 +16,8 @@ struct RunOptions {
   // At the end, how long each open connection must stay silent: catches extra replies
   // (e.g. a reply to a noreply command).
   std::chrono::milliseconds quiet_period = std::chrono::milliseconds(100);
+  // How long a "<quiet" step waits.
+  std::chrono::milliseconds quiet_step = std::chrono::milliseconds(30);
 };
 
 // Runs `transcript` against the server on 127.0.0.1:`port`, connecting as the steps need.

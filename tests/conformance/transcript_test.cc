@@ -34,9 +34,10 @@ TEST(TranscriptParseTest, LineKinds) {
       "@conn other\n"
       "@close\n"
       "+ get_hits -2\n"
-      ">\n");
+      ">\n"
+      "<quiet\n");
   EXPECT_EQ(t.extra_args, (std::vector<std::string>{"-C", "-I", "2k", "-F"}));
-  ASSERT_EQ(t.steps.size(), 11u);
+  ASSERT_EQ(t.steps.size(), 12u);
   EXPECT_EQ(StepBytes(t.steps[0], {}).value(), "get a\r\n");
   EXPECT_EQ(StepBytes(t.steps[1], {}).value(), "get b\r\n");
   EXPECT_EQ(StepBytes(t.steps[2], {}).value(), "END\r\n");
@@ -53,6 +54,7 @@ TEST(TranscriptParseTest, LineKinds) {
   EXPECT_TRUE(t.uses_stats_delta);
   EXPECT_EQ(StepBytes(t.steps[10], {}).value(), "\r\n");
   EXPECT_EQ(t.steps[10].line, 15);
+  EXPECT_EQ(t.steps[11].kind, StepKind::kExpectQuiet);
 }
 
 TEST(TranscriptParseTest, Variables) {
@@ -140,6 +142,8 @@ TEST_F(RunnerTest, ReportsExtraAndMissingBytes) {
   EXPECT_NE(extra.message().find("unexpected bytes"), std::string::npos) << extra.message();
   EXPECT_FALSE(Run("> get a\n< END\n< END\n").ok());
   EXPECT_FALSE(Run("> version\n<closed\n").ok());
+  EXPECT_FALSE(Run("> version\n<quiet\n< VERSION 1.6.18\n").ok());
+  EXPECT_TRUE(Run(">> vers\n<quiet\n>> ion\\r\\n\n< VERSION 1.6.18\n").ok());
 }
 
 TEST_F(RunnerTest, ReportsWrongStatsDelta) {
