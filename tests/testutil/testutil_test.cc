@@ -9,6 +9,7 @@
 
 #include "tests/testutil/escape.h"
 #include "tests/testutil/oracle.h"
+#include "tests/testutil/run_command.h"
 #include "tests/testutil/server_process.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/testutil/test_client.h"
@@ -158,6 +159,18 @@ TEST_F(OracleTest, Kill9) {
   ASSERT_NE(server, nullptr);
   EXPECT_EQ(server->Kill9(), -SIGKILL);
   EXPECT_EQ(DescribeExitStatus(-SIGKILL).rfind("killed by signal 9", 0), 0u);
+}
+
+TEST(RunCommandTest, CapturesOutputAndStatus) {
+  auto r = RunCommand({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, std::chrono::seconds(5));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_status, 3);
+  EXPECT_EQ(r->output, "out\nerr\n");
+  auto slow = RunCommand({"/bin/sh", "-c", "exec sleep 5"}, milliseconds(50));
+  ASSERT_TRUE(slow.ok());
+  EXPECT_EQ(slow->exit_status, -SIGKILL);
+  EXPECT_TRUE(HaveProgram("sh"));
+  EXPECT_FALSE(HaveProgram("no-such-program-wc"));
 }
 
 TEST(ServerProcessTest, RejectsMissingBinary) {
