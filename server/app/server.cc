@@ -133,6 +133,7 @@ Status Server::OpenListeners() {
 
 Status Server::Start() {
   WC_RETURN_IF_ERROR(OpenListeners());
+  total_connections_.store(listeners_.size(), std::memory_order_relaxed);  // as memcached counts
   WritePortFile();
   net::WorkerContext context;
   context.clock = clock_;

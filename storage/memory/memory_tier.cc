@@ -322,6 +322,20 @@ void MemoryTier::Clear() {
   }
 }
 
+void MemoryTier::ResetStats() {
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    shard.total_items = 0;
+    shard.crawler_items_checked = 0;
+    for (ClassCounters& c : shard.classes) {
+      const ClassCounters gauges{.items = c.items, .items_probation = c.items_probation,
+                                 .bytes = c.bytes};
+      c = gauges;
+    }
+  }
+  malloc_fails_.store(0, std::memory_order_relaxed);
+}
+
 MemoryTierStats MemoryTier::Stats() const {
   MemoryTierStats stats;
   stats.classes.resize(SizeClasses::kMaxClasses);

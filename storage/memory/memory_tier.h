@@ -144,6 +144,8 @@ class MemoryTier {
   size_t used_memory() const { return used_.load(std::memory_order_relaxed); }
   const SizeClasses& size_classes() const { return classes_; }
   MemoryTierStats Stats() const;
+  // `stats reset`: zeroes the cumulative counters (evictions, total_items, ...), not the gauges.
+  void ResetStats();
 
   static uint64_t Hash(std::string_view key);
 

