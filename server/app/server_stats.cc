@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The `stats` family, with memcached's names and order so dashboards and tools keep working.
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
-
-#include <fmt/format.h>
 
 #include "server/app/server.h"
 #include "server/protocol/replies.h"
@@ -174,9 +173,9 @@ void Server::WriteGeneralStats(std::string& out) {
   AppendStat(out, "lru_crawler_starts", crawler_passes_.load());
   AppendStat(out, "lru_maintainer_juggles", uint64_t{0});
   AppendStat(out, "malloc_fails", m.malloc_fails);
-  for (const char* name : {"log_worker_dropped", "log_worker_written", "log_watcher_skipped",
-                           "log_watcher_sent", "log_watchers", "unexpected_napi_ids",
-                           "round_robin_fallback"}) {
+  for (const char* name :
+       {"log_worker_dropped", "log_worker_written", "log_watcher_skipped", "log_watcher_sent",
+        "log_watchers", "unexpected_napi_ids", "round_robin_fallback"}) {
     AppendStat(out, name, uint64_t{0});
   }
   AppendStat(out, "bytes", m.bytes);

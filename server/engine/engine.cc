@@ -35,8 +35,8 @@ uint32_t Engine::AbsoluteExptime(int32_t exptime) const {
 
 bool Engine::ItemSizeOk(size_t key_len, size_t value_len) const {
   // The same arithmetic as memcached, so the largest value a client can store is the same.
-  const size_t total = kMemcachedHeader + (options_.use_cas ? kCasBytes : 0) + key_len + 1 +
-                       value_len + 2;
+  const size_t total =
+      kMemcachedHeader + (options_.use_cas ? kCasBytes : 0) + key_len + 1 + value_len + 2;
   return total <= options_.item_size_max;
 }
 

@@ -41,7 +41,7 @@ class PrefixStats {
   std::atomic<bool> enabled_;
   mutable std::mutex mu_;
   std::map<std::string, Counts, std::less<>> prefixes_;  // guarded by mu_
-  uint64_t next_sequence_ = 0;                            // guarded by mu_
+  uint64_t next_sequence_ = 0;                           // guarded by mu_
 };
 
 }  // namespace warmcache::engine

@@ -181,10 +181,14 @@ void MemoryTier::LruPushHeadLocked(Shard& shard, Item* item, Segment segment) {
 
 void MemoryTier::LruRemoveLocked(Shard& shard, Item* item) {
   LruList& list = shard.lru[item->segment];
-  if (item->lru_prev) item->lru_prev->lru_next = item->lru_next;
-  else list.head = item->lru_next;
-  if (item->lru_next) item->lru_next->lru_prev = item->lru_prev;
-  else list.tail = item->lru_prev;
+  if (item->lru_prev)
+    item->lru_prev->lru_next = item->lru_next;
+  else
+    list.head = item->lru_next;
+  if (item->lru_next)
+    item->lru_next->lru_prev = item->lru_prev;
+  else
+    list.tail = item->lru_prev;
   item->lru_prev = item->lru_next = nullptr;
   list.bytes -= item->charged;
   if (item->segment == kProbation) shard.classes[item->size_class].items_probation--;
@@ -214,8 +218,7 @@ void MemoryTier::EvictLocked(Shard& shard, const Item* keep, int64_t now) {
   }
 }
 
-bool MemoryTier::EvictOneLocked(Shard& shard, const Item* keep, int64_t now,
-                                bool allow_protected) {
+bool MemoryTier::EvictOneLocked(Shard& shard, const Item* keep, int64_t now, bool allow_protected) {
   Item* victim = nullptr;
   for (Segment segment : {kProbation, kProtected}) {
     if (segment == kProtected && !allow_protected) break;
@@ -270,8 +273,7 @@ void MemoryTier::EnforceLimitAcrossShards() {
            idle_rounds < kShards) {
       Shard& shard = shards_[evict_cursor_.fetch_add(1, std::memory_order_relaxed) % kShards];
       std::lock_guard lock(shard.mu);
-      const bool evicted =
-          EvictOneLocked(shard, nullptr, clock_->NowSeconds(), allow_protected);
+      const bool evicted = EvictOneLocked(shard, nullptr, clock_->NowSeconds(), allow_protected);
       idle_rounds = evicted ? 0 : idle_rounds + 1;
     }
   }
@@ -328,8 +330,8 @@ void MemoryTier::ResetStats() {
     shard.total_items = 0;
     shard.crawler_items_checked = 0;
     for (ClassCounters& c : shard.classes) {
-      const ClassCounters gauges{.items = c.items, .items_probation = c.items_probation,
-                                 .bytes = c.bytes};
+      const ClassCounters gauges{
+          .items = c.items, .items_probation = c.items_probation, .bytes = c.bytes};
       c = gauges;
     }
   }
@@ -350,8 +352,9 @@ MemoryTierStats MemoryTier::Stats() const {
     for (size_t c = 0; c < shard.classes.size(); ++c) stats.classes[c].Add(shard.classes[c]);
     for (const LruList& list : shard.lru) {
       if (list.tail != nullptr) {
-        stats.oldest_item_age = std::max<uint64_t>(
-            stats.oldest_item_age, static_cast<uint64_t>(std::max<int64_t>(0, now - list.tail->time)));
+        stats.oldest_item_age =
+            std::max<uint64_t>(stats.oldest_item_age,
+                               static_cast<uint64_t>(std::max<int64_t>(0, now - list.tail->time)));
       }
     }
   }

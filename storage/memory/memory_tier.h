@@ -68,7 +68,7 @@ struct MemoryTierStats {
   uint64_t crawler_items_checked = 0;
   uint64_t malloc_fails = 0;
   uint64_t hash_buckets = 0;
-  uint64_t oldest_item_age = 0;  // seconds since the least recently used item was touched
+  uint64_t oldest_item_age = 0;        // seconds since the least recently used item was touched
   std::vector<ClassCounters> classes;  // indexed by class id
 };
 

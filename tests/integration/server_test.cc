@@ -163,10 +163,10 @@ TEST_F(ServerTest, BadInputHarmsNoOtherClient) {
   const std::vector<std::string> attacks = {
       garbage,
       std::string("\x80\x01\x00\x05", 4) + "hello",  // a binary-protocol header
-      std::string(1 << 20, 'x'),                    // 1 MB line, no newline
+      std::string(1 << 20, 'x'),                     // 1 MB line, no newline
       "set k 0 0 4294967295\r\n",
       "set k 0 0 -1\r\n",
-      "set half 0 0 100\r\nabc",                     // then vanishes
+      "set half 0 0 100\r\nabc",  // then vanishes
   };
   for (const std::string& attack : attacks) {
     auto bad = Connect();
@@ -210,8 +210,8 @@ TEST_F(ServerTest, SlowReaderDoesNotStallOthersOrGrowMemory) {
   StartServer();
   auto writer = Connect();
   const std::string big(512 * 1024, 'b');
-  EXPECT_EQ("STORED\r\n", Call(*writer, "set big 0 0 " + std::to_string(big.size()) + "\r\n" +
-                                            big + "\r\n"));
+  EXPECT_EQ("STORED\r\n",
+            Call(*writer, "set big 0 0 " + std::to_string(big.size()) + "\r\n" + big + "\r\n"));
   // A client that asks for ~1 GB of replies and reads none of them.
   auto slow = Connect();
   std::string gets;
@@ -309,7 +309,8 @@ TEST_F(ServerTest, UnixSocket) {
   EXPECT_EQ(0, rc);
   const std::string request = "set u 0 0 2\r\nok\r\nget u\r\n";
   std::string reply;
-  if (rc == 0 && write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+  if (rc == 0 &&
+      write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
     char buf[256];
     ssize_t n = 0;
     while (reply.find("END\r\n") == std::string::npos && (n = read(fd, buf, sizeof(buf))) > 0) {
@@ -338,22 +339,23 @@ TEST_F(ServerTest, ConfigFileAndStatsSettings) {
 }
 
 TEST_F(ServerTest, BadOptionsExitWithUsageCodeAndOneLine) {
-  for (const std::vector<std::string>& bad :
-       {std::vector<std::string>{"-I", "512"}, {"-o", "foo"}, {"-t", "0"}, {"-p", "abc"},
-        {"-B", "nonsense"}}) {
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"-I", "512"},
+                                              {"-o", "foo"},
+                                              {"-t", "0"},
+                                              {"-p", "abc"},
+                                              {"-B", "nonsense"}}) {
     std::vector<std::string> argv = {WC_WARMCACHED_PATH};
     argv.insert(argv.end(), bad.begin(), bad.end());
     auto result = RunCommand(argv, seconds(10));
     ASSERT_TRUE(result.ok());
     EXPECT_EQ(64, result->exit_status) << bad[0] << ": " << result->output;
-    EXPECT_EQ(1, std::count(result->output.begin(), result->output.end(), '\n'))
-        << result->output;
+    EXPECT_EQ(1, std::count(result->output.begin(), result->output.end(), '\n')) << result->output;
   }
 }
 
 TEST_F(ServerTest, MemcachedCommandLinesStartUnchanged) {
-  StartServer({"-m", "64", "-c", "1024", "-R", "20", "-b", "1024", "-f", "1.25", "-n", "48",
-               "-L", "-o", "slab_chunk_max=512,no_modern,hashpower=16,lru_crawler,modern"});
+  StartServer({"-m", "64", "-c", "1024", "-R", "20", "-b", "1024", "-f", "1.25", "-n", "48", "-L",
+               "-o", "slab_chunk_max=512,no_modern,hashpower=16,lru_crawler,modern"});
   auto c = Connect();
   EXPECT_EQ("VERSION 1.6.18\r\n", Call(*c, "version\r\n"));
   EXPECT_NE(std::string::npos, server_->StderrText().find("warning"));

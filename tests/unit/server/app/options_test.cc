@@ -35,9 +35,11 @@ TEST(OptionsTest, DefaultsAreMemcachedDefaults) {
 }
 
 TEST(OptionsTest, MemcachedCommandLine) {
-  auto r = Parse({"-p", "12345", "-m", "128", "-c", "10", "-t", "2", "-l", "127.0.0.1,::1",
-                  "-l", "10.0.0.1:99", "-vv", "-C", "-M", "-F", "-A", "-I", "2m", "-R", "5",
-                  "-b", "64", "-u", "nobody", "-U", "0", "-D", "#", "-B", "ascii"});
+  auto r =
+      Parse({"-p",   "12345",       "-m",  "128", "-c",     "10", "-t", "2",  "-l", "127.0.0.1,::1",
+             "-l",   "10.0.0.1:99", "-vv", "-C",  "-M",     "-F", "-A", "-I", "2m", "-R",
+             "5",    "-b",          "64",  "-u",  "nobody", "-U", "0",  "-D", "#",  "-B",
+             "ascii"});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const Settings& s = r->settings;
   EXPECT_EQ(12345, s.port);
@@ -59,9 +61,9 @@ TEST(OptionsTest, MemcachedCommandLine) {
 }
 
 TEST(OptionsTest, LongOptionsAndExtendedOptions) {
-  auto r = Parse({"--port=1", "--memory-limit=8", "--threads", "3",
-                  "-o", "idle_timeout=30,hashpower=20,no_maxconns_fast,slab_chunk_max=256",
-                  "-o", "modern,lru_crawler,ext_item_size=512,slab_automove=1"});
+  auto r = Parse({"--port=1", "--memory-limit=8", "--threads", "3", "-o",
+                  "idle_timeout=30,hashpower=20,no_maxconns_fast,slab_chunk_max=256", "-o",
+                  "modern,lru_crawler,ext_item_size=512,slab_automove=1"});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const Settings& s = r->settings;
   EXPECT_EQ(1, s.port);

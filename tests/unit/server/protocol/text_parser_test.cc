@@ -55,12 +55,27 @@ TEST_F(ParserTest, SetValueSplitAtEveryByte) {
 }
 
 TEST_F(ParserTest, EveryCommandSplitAtEveryByteNeedsMore) {
-  for (const std::string wire :
-       {"get a b c\r\n", "gets a\r\n", "gat 10 a\r\n", "gats 10 a b\r\n", "add k 1 2 3\r\nabc\r\n",
-        "replace k 1 2 0\r\n\r\n", "append k 0 0 1\r\nx\r\n", "prepend k 0 0 1\r\nx\r\n",
-        "cas k 0 0 1 99\r\nx\r\n", "delete k\r\n", "incr k 5\r\n", "decr k 5\r\n", "touch k 9\r\n",
-        "flush_all 10\r\n", "version\r\n", "verbosity 1\r\n", "quit\r\n", "stats items\r\n",
-        "shutdown\r\n", "cache_memlimit 100\r\n", "mn\r\n"}) {
+  for (const std::string wire : {"get a b c\r\n",
+                                 "gets a\r\n",
+                                 "gat 10 a\r\n",
+                                 "gats 10 a b\r\n",
+                                 "add k 1 2 3\r\nabc\r\n",
+                                 "replace k 1 2 0\r\n\r\n",
+                                 "append k 0 0 1\r\nx\r\n",
+                                 "prepend k 0 0 1\r\nx\r\n",
+                                 "cas k 0 0 1 99\r\nx\r\n",
+                                 "delete k\r\n",
+                                 "incr k 5\r\n",
+                                 "decr k 5\r\n",
+                                 "touch k 9\r\n",
+                                 "flush_all 10\r\n",
+                                 "version\r\n",
+                                 "verbosity 1\r\n",
+                                 "quit\r\n",
+                                 "stats items\r\n",
+                                 "shutdown\r\n",
+                                 "cache_memlimit 100\r\n",
+                                 "mn\r\n"}) {
     for (size_t cut = 0; cut < wire.size(); ++cut) {
       EXPECT_EQ(ParseStatus::kNeedMore, Status(wire.substr(0, cut))) << wire << " cut=" << cut;
     }
