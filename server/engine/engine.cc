@@ -209,19 +209,7 @@ DeltaOutcome Engine::Delta(std::string_view key, bool incr, uint64_t delta, Thre
 }
 
 bool Engine::Touch(std::string_view key, int32_t exptime, ThreadStats& stats) {
-  const uint32_t absolute = AbsoluteExptime(exptime);
-  return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
-    stats.touch_cmds.Add();
-    if (txn.item() == nullptr) {
-      stats.touch_misses.Add();
-      return false;
-    }
-    txn.SetExptime(absolute);
-    txn.RecordHit();
-    stats.touch_hits.Add();
-    stats.classes[txn.item()->size_class].touch_hits.Add();
-    return true;
-  });
+  return static_cast<bool>(GetAndTouch(key, exptime, stats));
 }
 
 void Engine::FlushAll(int32_t delay) {
