@@ -43,7 +43,7 @@ char* OutputQueue::Reserve(size_t size, int* block_index) {
   return block.bytes.get();
 }
 
-void OutputQueue::Append(std::string_view bytes) {
+void OutputQueue::AppendSlow(std::string_view bytes) {
   if (bytes.empty()) return;
   int block = -1;
   char* dst = Reserve(bytes.size(), &block);

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -33,7 +34,22 @@ class OutputQueue {
   OutputQueue(const OutputQueue&) = delete;
   OutputQueue& operator=(const OutputQueue&) = delete;
 
-  void Append(std::string_view bytes);
+  void Append(std::string_view bytes) {
+    // Fast path: the bytes fit the open block right after the last staged segment.
+    if (open_block_ >= 0 && !staged_.empty()) {
+      Block& block = blocks_[static_cast<size_t>(open_block_)];
+      Segment& last = staged_.back();
+      char* tail = block.bytes.get() + block.used;
+      if (last.data + last.size == tail && block.capacity - block.used >= bytes.size()) {
+        std::memcpy(tail, bytes.data(), bytes.size());
+        block.used += bytes.size();
+        last.size += bytes.size();
+        staged_bytes_ += bytes.size();
+        return;
+      }
+    }
+    AppendSlow(bytes);
+  }
   // Sends `bytes` without copying; `pin` is released once they are written or dropped.
   void AppendRef(std::string_view bytes, Pin pin);
 
@@ -64,6 +80,7 @@ class OutputQueue {
   static constexpr size_t kBlockSize = 16 * 1024;
 
   char* Reserve(size_t size, int* block_index);
+  void AppendSlow(std::string_view bytes);
 
   std::vector<Segment> staged_;
   std::vector<Segment> inflight_;

@@ -2,6 +2,7 @@
 #include "server/protocol/text_parser.h"
 
 #include <climits>
+#include <cstring>
 
 #include "server/common/numbers.h"
 #include "server/protocol/replies.h"
@@ -15,31 +16,37 @@ namespace {
 // read exactly like memcached's.
 struct Tokens {
   static constexpr size_t kMax = 24;
-  std::string_view v[kMax];
+  // Offsets, not string_views: a plain array left uninitialised costs nothing per request.
+  struct Span {
+    uint32_t offset;
+    uint32_t length;
+  };
+  std::string_view line;
+  Span spans[kMax];
   size_t count = 0;
-  std::string_view rest;
 
-  std::string_view last() const { return v[count - 2]; }
+  std::string_view v(size_t i) const { return line.substr(spans[i].offset, spans[i].length); }
+  std::string_view last() const { return v(count - 2); }
 };
 
 void Tokenize(std::string_view line, Tokens* t) {
   size_t real = 0;
-  size_t s = 0;
-  size_t e = 0;
-  for (; e < line.size(); ++e) {
-    if (line[e] != ' ') continue;
-    if (s != e) {
-      t->v[real++] = line.substr(s, e - s);
-      if (real == Tokens::kMax - 1) {
-        ++e;
-        s = e;
-        break;
-      }
+  size_t pos = 0;
+  const size_t n = line.size();
+  t->line = line;
+  while (pos < n) {
+    if (line[pos] == ' ') {
+      ++pos;
+      continue;
     }
-    s = e + 1;
+    const void* space = std::memchr(line.data() + pos, ' ', n - pos);
+    const size_t end =
+        space ? static_cast<size_t>(static_cast<const char*>(space) - line.data()) : n;
+    t->spans[real++] = {static_cast<uint32_t>(pos), static_cast<uint32_t>(end - pos)};
+    pos = end;
+    // memcached stops after 23 tokens and leaves the rest of the line unread.
+    if (real == Tokens::kMax - 1) break;
   }
-  if (s != e) t->v[real++] = line.substr(s, e - s);
-  t->rest = line.substr(e);
   t->count = real + 1;
 }
 
@@ -89,8 +96,8 @@ class LineParser {
 };
 
 ParseResult LineParser::Run() {
-  if (t_.count < 2 || t_.v[0].size() < 2) return Unknown();
-  const std::string_view name = t_.v[0];
+  if (t_.count < 2 || t_.v(0).size() < 2) return Unknown();
+  const std::string_view name = t_.v(0);
   const char first = name[0];
   if (first == 'm' && name.size() == 2) {
     if (name[1] == 'n') {
@@ -157,27 +164,29 @@ ParseResult LineParser::Get(CommandType type) {
   cmd_->type = type;
   size_t first_key = 1;
   if (type == CommandType::kGat || type == CommandType::kGats) {
-    if (!SafeStrtol(t_.v[1], &cmd_->exptime)) return Fail(consumed_, reply::kInvalidExptime);
+    if (!SafeStrtol(t_.v(1), &cmd_->exptime)) return Fail(consumed_, reply::kInvalidExptime);
     first_key = 2;
   }
   if (first_key >= t_.count - 1) {
     cmd_->keys = {};
     return Done(consumed_);
   }
-  cmd_->keys = line_.substr(static_cast<size_t>(t_.v[first_key].data() - line_.data()));
+  cmd_->keys = line_.substr(static_cast<size_t>(t_.v(first_key).data() - line_.data()));
   // A key over the limit anywhere fails the whole request, as in memcached.
-  size_t run = 0;
-  for (char c : cmd_->keys) {
-    run = c == ' ' ? 0 : run + 1;
-    if (run > TextParser::kMaxKeyLength) return Fail(consumed_, reply::kBadFormat);
+  std::string_view rest = cmd_->keys;
+  while (rest.size() > TextParser::kMaxKeyLength) {
+    const size_t space = rest.find(' ');
+    const size_t key_len = space == std::string_view::npos ? rest.size() : space;
+    if (key_len > TextParser::kMaxKeyLength) return Fail(consumed_, reply::kBadFormat);
+    rest.remove_prefix(key_len + 1 > rest.size() ? rest.size() : key_len + 1);
   }
   return Done(consumed_);
 }
 
 bool LineParser::TakeNoreplyAndKey() {
   cmd_->noreply = HasNoreply(t_);
-  if (t_.v[1].size() > TextParser::kMaxKeyLength) return false;
-  cmd_->key = t_.v[1];
+  if (t_.v(1).size() > TextParser::kMaxKeyLength) return false;
+  cmd_->key = t_.v(1);
   return true;
 }
 
@@ -187,11 +196,11 @@ ParseResult LineParser::Update(CommandType type) {
   const bool noreply = cmd_->noreply;
   if (!key_ok) return Fail(consumed_, reply::kBadFormat, noreply);
   int32_t vlen = 0;
-  if (!SafeStrtoul(t_.v[2], &cmd_->flags) || !SafeStrtol(t_.v[3], &cmd_->exptime) ||
-      !SafeStrtol(t_.v[4], &vlen)) {
+  if (!SafeStrtoul(t_.v(2), &cmd_->flags) || !SafeStrtol(t_.v(3), &cmd_->exptime) ||
+      !SafeStrtol(t_.v(4), &vlen)) {
     return Fail(consumed_, reply::kBadFormat, noreply);
   }
-  if (type == CommandType::kCas && !SafeStrtoull(t_.v[5], &cmd_->cas)) {
+  if (type == CommandType::kCas && !SafeStrtoull(t_.v(5), &cmd_->cas)) {
     return Fail(consumed_, reply::kBadFormat, noreply);
   }
   if (vlen < 0 || vlen > INT_MAX - 2) return Fail(consumed_, reply::kBadFormat, noreply);
@@ -214,23 +223,23 @@ ParseResult LineParser::Update(CommandType type) {
 ParseResult LineParser::Delete() {
   cmd_->type = CommandType::kDelete;
   if (t_.count > 3) {
-    const bool hold_is_zero = t_.v[2] == "0";
+    const bool hold_is_zero = t_.v(2) == "0";
     cmd_->noreply = HasNoreply(t_);
     const bool valid = (t_.count == 4 && (hold_is_zero || cmd_->noreply)) ||
                        (t_.count == 5 && hold_is_zero && cmd_->noreply);
     if (!valid) return Fail(consumed_, reply::kDeleteUsage, cmd_->noreply);
   }
-  if (t_.v[1].size() > TextParser::kMaxKeyLength) {
+  if (t_.v(1).size() > TextParser::kMaxKeyLength) {
     return Fail(consumed_, reply::kBadFormat, cmd_->noreply);
   }
-  cmd_->key = t_.v[1];
+  cmd_->key = t_.v(1);
   return Done(consumed_);
 }
 
 ParseResult LineParser::Arithmetic(CommandType type) {
   cmd_->type = type;
   if (!TakeNoreplyAndKey()) return Fail(consumed_, reply::kBadFormat, cmd_->noreply);
-  if (!SafeStrtoull(t_.v[2], &cmd_->delta)) {
+  if (!SafeStrtoull(t_.v(2), &cmd_->delta)) {
     return Fail(consumed_, reply::kInvalidDelta, cmd_->noreply);
   }
   return Done(consumed_);
@@ -239,7 +248,7 @@ ParseResult LineParser::Arithmetic(CommandType type) {
 ParseResult LineParser::Touch() {
   cmd_->type = CommandType::kTouch;
   if (!TakeNoreplyAndKey()) return Fail(consumed_, reply::kBadFormat, cmd_->noreply);
-  if (!SafeStrtol(t_.v[2], &cmd_->exptime)) {
+  if (!SafeStrtol(t_.v(2), &cmd_->exptime)) {
     return Fail(consumed_, reply::kInvalidExptime, cmd_->noreply);
   }
   return Done(consumed_);
@@ -250,7 +259,7 @@ ParseResult LineParser::FlushAll() {
   cmd_->noreply = HasNoreply(t_);
   // The delay is parsed here but judged by the session: a disabled flush_all (-F) answers
   // its own error first, whatever the argument.
-  if (t_.count != (cmd_->noreply ? 3u : 2u) && !SafeStrtol(t_.v[1], &cmd_->exptime)) {
+  if (t_.count != (cmd_->noreply ? 3u : 2u) && !SafeStrtol(t_.v(1), &cmd_->exptime)) {
     cmd_->arg_error = reply::kInvalidExptime;
   }
   return Done(consumed_);
@@ -259,7 +268,7 @@ ParseResult LineParser::FlushAll() {
 ParseResult LineParser::Verbosity() {
   cmd_->type = CommandType::kVerbosity;
   cmd_->noreply = HasNoreply(t_);
-  if (!SafeStrtoul(t_.v[1], &cmd_->number)) {
+  if (!SafeStrtoul(t_.v(1), &cmd_->number)) {
     return Fail(consumed_, reply::kBadFormat, cmd_->noreply);
   }
   return Done(consumed_);
@@ -268,14 +277,14 @@ ParseResult LineParser::Verbosity() {
 ParseResult LineParser::CacheMemlimit() {
   cmd_->type = CommandType::kCacheMemlimit;
   cmd_->noreply = HasNoreply(t_);
-  if (!SafeStrtoul(t_.v[1], &cmd_->number)) return Fail(consumed_, reply::kError, cmd_->noreply);
+  if (!SafeStrtoul(t_.v(1), &cmd_->number)) return Fail(consumed_, reply::kError, cmd_->noreply);
   return Done(consumed_);
 }
 
 ParseResult LineParser::WithArgs(CommandType type) {
   cmd_->type = type;
   for (size_t i = 1; i + 1 < t_.count && cmd_->nargs < Command::kMaxArgs; ++i) {
-    cmd_->args[cmd_->nargs++] = t_.v[i];
+    cmd_->args[cmd_->nargs++] = t_.v(i);
   }
   return Done(consumed_);
 }

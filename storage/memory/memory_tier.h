@@ -127,7 +127,9 @@ class MemoryTier {
     KeyTxn txn(this, &shard, key, hash, clock_->NowSeconds());
     auto result = fn(txn);
     lock.unlock();
-    EnforceLimitAcrossShards();
+    if (used_.load(std::memory_order_relaxed) > limit_.load(std::memory_order_relaxed)) {
+      EnforceLimitAcrossShards();
+    }
     return result;
   }
 
