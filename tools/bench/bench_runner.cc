@@ -2,6 +2,7 @@
 #include "tools/bench/bench_runner.h"
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <memory>
@@ -39,6 +40,13 @@ std::unique_ptr<KeyChooser> MakeChooser(const BenchOptions& options) {
   return MakeUniformChooser(options.keys);
 }
 
+double CpuSeconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 }  // namespace
 
 Result<RunResult> RunBench(const BenchOptions& options) {
@@ -61,10 +69,13 @@ Result<RunResult> RunBench(const BenchOptions& options) {
     WC_RETURN_IF_ERROR(workers.back()->Open(address, share));
   }
   // The clock starts once every connection is up, so connecting is never measured.
+  const double cpu_start = CpuSeconds();
   result.schedule = MakeSchedule(options, NowNs());
   std::vector<std::thread> running;
   for (auto& worker : workers) running.emplace_back([w = worker.get()] { w->Run(); });
   for (auto& thread : running) thread.join();
+  result.wall_s = static_cast<double>(NowNs() - result.schedule.start_ns) / kNsPerS;
+  result.client_cpu_s = CpuSeconds() - cpu_start;
   for (const auto& worker : workers) result.stats.Merge(worker->stats());
   return result;
 }

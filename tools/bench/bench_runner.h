@@ -11,6 +11,8 @@ namespace warmcache::tools::bench {
 struct RunResult {
   RunStats stats;
   Schedule schedule;
+  double wall_s = 0;        // from the first request to the end of the run
+  double client_cpu_s = 0;  // user + system CPU of this process over the same span
 };
 
 // Blocks for the whole run (bounded by the options' times). Fails with kInvalidArgument for a

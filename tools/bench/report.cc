@@ -76,6 +76,8 @@ std::string FormatText(const BenchOptions& o, const RunResult& run, const Summar
                       st.hits, st.misses, 100 * s.hit_ratio);
   text += fmt::format("  latency us p50 {:.1f} p90 {:.1f} p99 {:.1f} p99.9 {:.1f} max {:.1f} mean {:.1f}\n",
                       s.p50_us, s.p90_us, s.p99_us, s.p999_us, s.max_us, s.mean_us);
+  text += fmt::format("  client CPU {:.2f} s in {:.2f} s ({:.0f}% of one core)\n", run.client_cpu_s,
+                      run.wall_s, run.wall_s > 0 ? 100 * run.client_cpu_s / run.wall_s : 0.0);
   text += fmt::format(
       "  errors {} (error replies {}, bad values {}, malformed {}, failed connections {}, "
       "unfinished {}){}\n",
@@ -96,13 +98,13 @@ std::string FormatJson(const BenchOptions& o, const RunResult& run, const Summar
       "\"p50_us\":{:.1f},\"p90_us\":{:.1f},\"p99_us\":{:.1f},\"p999_us\":{:.1f},"
       "\"max_us\":{:.1f},\"mean_us\":{:.1f},\"errors\":{},\"error_replies\":{},"
       "\"bad_values\":{},\"malformed\":{},\"failed_connections\":{},\"unfinished\":{},"
-      "\"ok\":{}}}",
+      "\"wall_s\":{:.3f},\"client_cpu_s\":{:.3f},\"ok\":{}}}",
       JsonEscape(o.label), ModeName(o.mode), JsonEscape(o.host), o.port, o.connections, o.threads,
       o.mode == Mode::kLoad ? o.load_depth : o.depth, o.keys, o.value_size, o.get_percent,
       DistributionName(o.distribution), o.multiget_keys, s.seconds, st.requests, s.requests_per_s,
       s.keys_per_s, st.gets, st.sets, st.hits, st.misses, s.hit_ratio, s.p50_us, s.p90_us,
       s.p99_us, s.p999_us, s.max_us, s.mean_us, s.errors, st.error_replies, st.bad_values,
-      st.malformed, st.failed_connections, st.unfinished, s.ok());
+      st.malformed, st.failed_connections, st.unfinished, run.wall_s, run.client_cpu_s, s.ok());
 }
 
 }  // namespace warmcache::tools::bench

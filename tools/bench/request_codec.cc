@@ -17,8 +17,16 @@ RequestCodec::RequestCodec(std::string key_prefix, uint32_t value_size)
     : key_prefix_(std::move(key_prefix)), value_size_(value_size) {}
 
 void RequestCodec::AppendKey(uint64_t key_id, std::string* out) const {
+  // Hand-rolled: this runs for every key of every request, and fmt costs several times more.
+  char digits[20];
+  size_t n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + key_id % 10);
+    key_id /= 10;
+  } while (key_id != 0);
   out->append(key_prefix_);
-  fmt::format_to(std::back_inserter(*out), "{:0{}}", key_id, kKeyDigits);
+  if (n < kKeyDigits) out->append(kKeyDigits - n, '0');
+  while (n > 0) out->push_back(digits[--n]);
 }
 
 std::string RequestCodec::Key(uint64_t key_id) const {
