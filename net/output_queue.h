@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Reply bytes waiting for a socket. Small replies are copied into reusable blocks; large
+// values are referenced in place and kept alive by a Pin until written. One batch is
+// written at a time, so replies gathered while a write is in flight go out in one writev.
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace warmcache::net {
+
+// Keeps referenced memory alive until the bytes are written. No allocation: an object and
+// the function that lets go of it.
+struct Pin {
+  void* object = nullptr;
+  void (*release)(void*) = nullptr;
+  void Release() {
+    if (release != nullptr) release(object);
+    object = nullptr;
+    release = nullptr;
+  }
+};
+
+// Thread safety: confined to its connection's loop thread.
+class OutputQueue {
+ public:
+  OutputQueue() = default;
+  ~OutputQueue();
+  OutputQueue(const OutputQueue&) = delete;
+  OutputQueue& operator=(const OutputQueue&) = delete;
+
+  void Append(std::string_view bytes);
+  // Sends `bytes` without copying; `pin` is released once they are written or dropped.
+  void AppendRef(std::string_view bytes, Pin pin);
+
+  // Bytes gathered and not yet handed to a write.
+  size_t staged_bytes() const { return staged_bytes_; }
+  // Everything not yet confirmed written, in flight or staged.
+  size_t pending_bytes() const { return staged_bytes_ + inflight_bytes_; }
+  bool has_inflight() const { return !inflight_.empty(); }
+
+  // Moves the staged bytes into the in-flight batch and describes it as uv buffers.
+  const std::vector<uv_buf_t>& BeginWrite();
+  // The in-flight batch was written (or abandoned): releases its pins and blocks.
+  size_t EndWrite();
+
+ private:
+  struct Segment {
+    const char* data;
+    size_t size;
+    Pin pin;
+    int block;  // index into blocks_ the bytes live in, or -1
+  };
+  struct Block {
+    std::unique_ptr<char[]> bytes;
+    size_t capacity = 0;
+    size_t used = 0;
+    bool inflight = false;
+  };
+  static constexpr size_t kBlockSize = 16 * 1024;
+
+  char* Reserve(size_t size, int* block_index);
+
+  std::vector<Segment> staged_;
+  std::vector<Segment> inflight_;
+  std::vector<Block> blocks_;
+  int open_block_ = -1;  // the staged block appends go to
+  std::vector<uv_buf_t> bufs_;
+  size_t staged_bytes_ = 0;
+  size_t inflight_bytes_ = 0;
+};
+
+}  // namespace warmcache::net

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "server/app/options.h"
+
+namespace warmcache::app {
+
+std::string HelpText() {
+  return R"(warmcached: a persistent memory-and-disk cache, drop-in for memcached 1.6
+Usage: warmcached [options]   (memcached's options; see docs/configuration.md)
+
+-p, --port=<num>          TCP port to listen on (default: 11211; 0 = off, -1 = ephemeral)
+-U, --udp-port=<num>      UDP port (accepted; UDP is not served)
+-s, --unix-socket=<file>  UNIX socket to listen on (disables TCP)
+-a, --unix-mask=<mask>    access mask for the UNIX socket, in octal (default: 700)
+-A, --enable-shutdown     enable the ascii "shutdown" command
+-l, --listen=<addr>       interface(s) to listen on, comma separated, host[:port]
+                          (default: all interfaces)
+-d, --daemon              run as a daemon
+-r, --enable-coredumps    maximize core file limit
+-u, --user=<user>         assume identity of <user> (only when run as root)
+-m, --memory-limit=<num>  item memory in megabytes (default: 64)
+-c, --conn-limit=<num>    max simultaneous connections (default: 1024)
+-k, --lock-memory         lock down all paged memory
+-v, --verbose             verbose (print errors/warnings); -vv also connections,
+                          -vvv everything
+-h, --help                print this help and exit
+-i, --license             print the licence and exit
+-V, --version             print the version and exit
+-P, --pidfile=<file>      save PID in <file>
+-f, --slab-growth-factor=<num>  chunk size growth factor for `stats slabs` (default: 1.25)
+-n, --slab-min-size=<bytes>     min space for key+value+flags (default: 48)
+-L, --enable-largepages   accepted; transparent huge pages are used when enabled
+-D <char>                 key prefix delimiter for per-prefix stats (enables them)
+-t, --threads=<num>       number of worker threads (default: 4)
+-R, --max-reqs-per-event  requests per event before yielding (default: 20)
+-C, --disable-cas         disable use of CAS
+-b, --listen-backlog=<num> listen backlog (default: 1024)
+-B, --protocol=<name>     auto or ascii (default: auto)
+-I, --max-item-size=<num> max item size, k/m suffix allowed (default: 1m, min 1k, max 1g)
+-F, --disable-flush-all   disable flush_all
+-X, --disable-dumping     disable stats cachedump
+-W, --disable-watch       disable watch commands
+-o, --extended            comma-separated extended options:
+   - maxconns_fast / no_maxconns_fast: refuse connections over -c at once (default)
+   - hashpower=<n>:       initial hash table size, as a power of two
+   - idle_timeout=<s>:    close connections idle this long (default: 0, never)
+   - no_lru_crawler:      do not reclaim expired items in the background
+   memcached's slab, LRU-maintainer and extstore options are accepted and ignored.
+    --config=<file>       read options from a Debian-style memcached.conf first
+)";
+}
+
+}  // namespace warmcache::app

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "server/app/server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "server/protocol/replies.h"
+
+namespace warmcache::app {
+
+namespace {
+
+storage::MemoryTierOptions MemoryOptions(const Settings& s) {
+  storage::MemoryTierOptions o;
+  o.memory_limit = s.memory_limit;
+  o.evict_when_full = s.evictions;
+  o.initial_hash_power = s.hashpower > 0 ? s.hashpower : 16;
+  o.growth_factor = s.growth_factor;
+  o.min_chunk = s.chunk_size;
+  o.item_size_max = s.item_size_max;
+  return o;
+}
+
+engine::EngineOptions EngineOptionsFrom(const Settings& s) {
+  engine::EngineOptions o;
+  o.use_cas = s.use_cas;
+  o.item_size_max = s.item_size_max;
+  return o;
+}
+
+protocol::ParserOptions ParserOptionsFrom(const Settings& s) {
+  protocol::ParserOptions o;
+  o.max_value_len = s.item_size_max;
+  return o;
+}
+
+net::WorkerOptions WorkerOptionsFrom(const Settings& s) {
+  net::WorkerOptions o;
+  o.idle_timeout_seconds = s.idle_timeout;
+  // Room for the largest request: a full-size value and its command line, or a long multiget.
+  o.limits.max_input = std::max(s.item_size_max + 4096, protocol::ParserOptions().max_get_line);
+  return o;
+}
+
+// "host", "host:port", "[v6]:port" or a bare IPv6 address; the port defaults to -p.
+net::ListenSpec ParseListenAddress(const std::string& text, int default_port) {
+  net::ListenSpec spec;
+  spec.port = default_port;
+  if (!text.empty() && text[0] == '[') {
+    const size_t close = text.find(']');
+    spec.host = text.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+    if (close != std::string::npos && close + 1 < text.size() && text[close + 1] == ':') {
+      spec.port = std::atoi(text.c_str() + close + 2);
+    }
+    return spec;
+  }
+  const size_t colon = text.find(':');
+  if (colon != std::string::npos && text.find(':', colon + 1) == std::string::npos) {
+    spec.host = text.substr(0, colon);
+    spec.port = std::atoi(text.c_str() + colon + 1);
+  } else {
+    spec.host = text;
+  }
+  return spec;
+}
+
+}  // namespace
+
+Server::Server(const Settings& settings, const Clock* clock)
+    : settings_(settings),
+      clock_(clock),
+      started_at_(clock->NowSeconds()),
+      memory_(MemoryOptions(settings), clock, &flush_),
+      engine_(EngineOptionsFrom(settings), &memory_, &flush_, clock),
+      prefix_stats_(settings.prefix_delimiter, settings.detail_enabled),
+      parser_(ParserOptionsFrom(settings)) {
+  session_context_.engine = &engine_;
+  session_context_.prefix_stats = &prefix_stats_;
+  session_context_.parser = &parser_;
+  session_context_.control = this;
+  session_context_.options.reqs_per_event = settings.reqs_per_event;
+  session_context_.options.flush_enabled = settings.flush_enabled;
+  session_context_.options.shutdown_enabled = settings.shutdown_enabled;
+  session_context_.options.ascii_only = settings.protocol == "ascii";
+}
+
+Server::~Server() {
+  for (auto& worker : workers_) worker->Join();
+  {
+    std::lock_guard lock(crawler_mu_);
+    crawler_stop_ = true;
+  }
+  crawler_cv_.notify_all();
+  if (crawler_.joinable()) crawler_.join();
+}
+
+Status Server::OpenListeners() {
+  std::vector<net::ListenSpec> specs;
+  if (!settings_.unix_socket.empty()) {
+    net::ListenSpec spec;
+    spec.is_unix = true;
+    spec.path = settings_.unix_socket;
+    spec.unix_mask = settings_.unix_mask;
+    specs.push_back(spec);  // a unix socket replaces TCP, as in memcached
+  } else if (settings_.port != 0) {
+    if (settings_.listen.empty()) specs.push_back(ParseListenAddress("", settings_.port));
+    for (const std::string& arg : settings_.listen) {
+      size_t start = 0;
+      while (start <= arg.size()) {
+        const size_t comma = std::min(arg.find(',', start), arg.size());
+        if (comma > start) {
+          specs.push_back(ParseListenAddress(arg.substr(start, comma - start), settings_.port));
+        }
+        start = comma + 1;
+      }
+    }
+  }
+  auto on_accept = [this](int fd, bool is_unix, const std::string& listen_addr) {
+    OnAccept(fd, is_unix, listen_addr);
+  };
+  for (const net::ListenSpec& spec : specs) {
+    auto opened = net::Listener::Open(&acceptor_, spec, settings_.backlog, on_accept, &registry_);
+    if (!opened.ok()) return opened.status();
+    for (auto& listener : *opened) listeners_.push_back(std::move(listener));
+  }
+  return Status::Ok();
+}
+
+Status Server::Start() {
+  WC_RETURN_IF_ERROR(OpenListeners());
+  WritePortFile();
+  net::WorkerContext context;
+  context.clock = clock_;
+  context.registry = &registry_;
+  context.open_connections = &open_connections_;
+  for (int i = 0; i < settings_.threads; ++i) {
+    auto factory = [this](net::Connection& conn) -> std::unique_ptr<net::ConnectionHandler> {
+      return std::make_unique<session::MemcacheSession>(&session_context_, &conn);
+    };
+    workers_.push_back(
+        std::make_unique<net::Worker>(i, WorkerOptionsFrom(settings_), context, factory));
+    workers_.back()->Start();
+  }
+  if (settings_.lru_crawler) crawler_ = std::thread([this] { CrawlerMain(); });
+  const int signums[] = {SIGTERM, SIGINT, SIGUSR1};
+  for (int i = 0; i < 3; ++i) {
+    uv_signal_init(acceptor_.uv(), &signals_[i]);
+    signals_[i].data = this;
+    uv_signal_start(
+        &signals_[i],
+        [](uv_signal_t* handle, int signum) {
+          spdlog::info("signal {} received: shutting down", signum);
+          static_cast<Server*>(handle->data)->Shutdown();
+        },
+        signums[i]);
+  }
+  acceptor_.SetStopHook([this] { Shutdown(); });
+  return Status::Ok();
+}
+
+void Server::Run() {
+  acceptor_.Run();
+  for (auto& worker : workers_) worker->Join();
+  {
+    std::lock_guard lock(crawler_mu_);
+    crawler_stop_ = true;
+  }
+  crawler_cv_.notify_all();
+  if (crawler_.joinable()) crawler_.join();
+  spdlog::info("shutdown complete");
+}
+
+void Server::RequestShutdown(bool graceful) {
+  spdlog::info("shutdown requested by a client{}", graceful ? " (graceful)" : "");
+  acceptor_.Stop();
+}
+
+void Server::Shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  for (auto& listener : listeners_) listener->Close();
+  for (uv_signal_t& sig : signals_) uv_close(reinterpret_cast<uv_handle_t*>(&sig), nullptr);
+  for (auto& worker : workers_) worker->Stop();
+  acceptor_.Stop();
+}
+
+void Server::OnAccept(int fd, bool is_unix, const std::string& listen_addr) {
+  if (open_connections_.load(std::memory_order_relaxed) >= settings_.max_connections) {
+    rejected_connections_.fetch_add(1, std::memory_order_relaxed);
+    const std::string_view refusal = protocol::reply::kTooManyConnections;
+    if (settings_.maxconns_fast) {
+      (void)!send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    close(fd);
+    return;
+  }
+  open_connections_.fetch_add(1, std::memory_order_relaxed);
+  total_connections_.fetch_add(1, std::memory_order_relaxed);
+  net::Worker& worker = *workers_[next_worker_++ % workers_.size()];
+  worker.Adopt(fd, is_unix, net::DescribeSocket(fd, is_unix, /*peer=*/true), listen_addr);
+}
+
+void Server::CrawlerMain() {
+  std::unique_lock lock(crawler_mu_);
+  while (!crawler_stop_) {
+    crawler_cv_.wait_for(lock, std::chrono::seconds(1));
+    if (crawler_stop_) break;
+    lock.unlock();
+    const size_t reclaimed = memory_.ReclaimExpired();
+    crawler_passes_.fetch_add(1, std::memory_order_relaxed);
+    if (reclaimed > 0) spdlog::debug("crawler reclaimed {} expired items", reclaimed);
+    lock.lock();
+  }
+}
+
+void Server::SetVerbosity(uint32_t level) {
+  spdlog::set_level(level == 0 ? spdlog::level::info
+                               : level == 1 ? spdlog::level::debug : spdlog::level::trace);
+}
+
+void Server::SetMemoryLimitMb(uint32_t megabytes) {
+  memory_.SetMemoryLimit(static_cast<size_t>(megabytes) << 20);
+}
+
+std::vector<std::string> Server::ListenerNames() const {
+  std::vector<std::string> names;
+  registry_.ForEach([&](const net::ConnInfo& info) {
+    if (info.state.load() == net::ConnState::kListening) names.push_back(info.addr);
+  });
+  return names;
+}
+
+// memcached's test hook, which test suites rely on: with -p -1 the ports chosen are written
+// to $MEMCACHED_PORT_FILENAME, atomically (written aside, then renamed).
+void Server::WritePortFile() const {
+  const char* path = std::getenv("MEMCACHED_PORT_FILENAME");
+  if (path == nullptr) return;
+  const std::string temp = std::string(path) + ".lck";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    for (const auto& listener : listeners_) {
+      if (listener->is_unix()) continue;
+      out << "TCP " << (listener->is_ipv6() ? "INET6" : "INET") << ": " << listener->port()
+          << "\n";
+    }
+  }
+  if (std::rename(temp.c_str(), path) != 0) spdlog::warn("cannot write port file {}", path);
+}
+
+}  // namespace warmcache::app

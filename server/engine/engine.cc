@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "server/engine/engine.h"
+
+#include <cstring>
+
+#include "server/engine/delta.h"
+
+namespace warmcache::engine {
+
+using storage::Item;
+using storage::ItemRef;
+using storage::MemoryTier;
+
+namespace {
+// memcached's item header with CAS, and without: the size limit counts it.
+constexpr size_t kMemcachedHeader = 48;
+constexpr size_t kCasBytes = 8;
+}  // namespace
+
+Engine::Engine(const EngineOptions& options, storage::MemoryTier* memory,
+               storage::FlushState* flush, const Clock* clock)
+    : options_(options), memory_(memory), flush_(flush), clock_(clock) {}
+
+uint64_t Engine::NextCas() {
+  if (!options_.use_cas) return 0;
+  return cas_.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+uint32_t Engine::AbsoluteExptime(int32_t exptime) const {
+  if (exptime == 0) return 0;
+  if (exptime < 0) return 1;  // in the past: expired at once
+  if (exptime > kMaxRelativeExptime) return static_cast<uint32_t>(exptime);  // unix time
+  return static_cast<uint32_t>(clock_->NowSeconds() + exptime);
+}
+
+bool Engine::ItemSizeOk(size_t key_len, size_t value_len) const {
+  // The same arithmetic as memcached, so the largest value a client can store is the same.
+  const size_t total = kMemcachedHeader + (options_.use_cas ? kCasBytes : 0) + key_len + 1 +
+                       value_len + 2;
+  return total <= options_.item_size_max;
+}
+
+ItemRef Engine::Get(std::string_view key, ThreadStats& stats) {
+  return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
+    stats.get_cmds.Add();
+    if (txn.item() == nullptr) {
+      stats.get_misses.Add();
+      if (txn.was_expired()) stats.get_expired.Add();
+      if (txn.was_flushed()) stats.get_flushed.Add();
+      return ItemRef();
+    }
+    txn.RecordHit();
+    stats.get_hits.Add();
+    stats.classes[txn.item()->size_class].get_hits.Add();
+    return txn.Ref();
+  });
+}
+
+ItemRef Engine::GetAndTouch(std::string_view key, int32_t exptime, ThreadStats& stats) {
+  const uint32_t absolute = AbsoluteExptime(exptime);
+  return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
+    stats.touch_cmds.Add();
+    if (txn.item() == nullptr) {
+      stats.touch_misses.Add();
+      return ItemRef();
+    }
+    txn.SetExptime(absolute);
+    txn.RecordHit();
+    stats.touch_hits.Add();
+    stats.classes[txn.item()->size_class].touch_hits.Add();
+    return txn.Ref();
+  });
+}
+
+StoreOutcome Engine::Store(const StoreRequest& request, ThreadStats& stats, uint64_t* cas_out) {
+  if (!ItemSizeOk(request.key.size(), request.value.size())) {
+    RejectTooLarge(request.mode, request.key, stats);
+    return StoreOutcome::kTooLarge;
+  }
+  const size_t total = Item::TotalSize(request.key.size(), request.value.size());
+  stats.classes[memory_->size_classes().ClassFor(total)].cmd_set.Add();
+  // Build the new item before taking the shard lock; append/prepend build theirs inside,
+  // because they need the old value.
+  ItemRef fresh;
+  if (request.mode != StoreMode::kAppend && request.mode != StoreMode::kPrepend) {
+    fresh = ItemRef::Allocate(request.key, request.value.size());
+    if (!fresh) {
+      stats.store_no_memory.Add();
+      return StoreOutcome::kNoMemory;
+    }
+    std::memcpy(fresh->mutable_value(), request.value.data(), request.value.size());
+    fresh->client_flags = request.flags;
+    fresh->exptime = AbsoluteExptime(request.exptime);
+  }
+  return memory_->WithKey(request.key, [&](MemoryTier::KeyTxn& txn) {
+    return StoreLocked(txn, request, std::move(fresh), stats, cas_out);
+  });
+}
+
+StoreOutcome Engine::StoreLocked(MemoryTier::KeyTxn& txn, const StoreRequest& request,
+                                 ItemRef fresh, ThreadStats& stats, uint64_t* cas_out) {
+  const Item* old = txn.item();
+  switch (request.mode) {
+    case StoreMode::kSet:
+      break;
+    case StoreMode::kAdd:
+      if (old != nullptr) {
+        txn.RecordHit();  // memcached bumps the existing item
+        return StoreOutcome::kNotStored;
+      }
+      break;
+    case StoreMode::kReplace:
+      if (old == nullptr) return StoreOutcome::kNotStored;
+      break;
+    case StoreMode::kCas:
+      if (old == nullptr) {
+        stats.cas_misses.Add();
+        return StoreOutcome::kNotFound;
+      }
+      if (request.cas == 0 || request.cas != old->cas) {
+        stats.cas_badval.Add();
+        stats.classes[old->size_class].cas_badval.Add();
+        return StoreOutcome::kExists;
+      }
+      stats.cas_hits.Add();
+      stats.classes[old->size_class].cas_hits.Add();
+      break;
+    case StoreMode::kAppend:
+    case StoreMode::kPrepend:
+      if (old == nullptr) return StoreOutcome::kNotStored;
+      if (request.cas != 0 && request.cas != old->cas) return StoreOutcome::kExists;
+      fresh = Concatenate(*old, request);
+      if (!fresh) return StoreOutcome::kNotStored;  // too large or no memory, as memcached
+      break;
+  }
+  Item* item = fresh.get();
+  item->cas = NextCas();
+  if (!txn.Store(std::move(fresh))) {
+    stats.store_no_memory.Add();
+    // A failed set must not leave the previous value readable.
+    if (request.mode == StoreMode::kSet) txn.Remove();
+    return StoreOutcome::kNoMemory;
+  }
+  if (cas_out != nullptr) *cas_out = item->cas;
+  return StoreOutcome::kStored;
+}
+
+ItemRef Engine::Concatenate(const Item& old, const StoreRequest& request) {
+  const size_t total = old.value_len + request.value.size();
+  if (!ItemSizeOk(old.key_len, total)) return ItemRef();
+  ItemRef joined = ItemRef::Allocate(old.key(), total);
+  if (!joined) return joined;
+  char* out = joined->mutable_value();
+  if (request.mode == StoreMode::kAppend) {
+    std::memcpy(out, old.value().data(), old.value_len);
+    std::memcpy(out + old.value_len, request.value.data(), request.value.size());
+  } else {
+    std::memcpy(out, request.value.data(), request.value.size());
+    std::memcpy(out + request.value.size(), old.value().data(), old.value_len);
+  }
+  joined->client_flags = old.client_flags;
+  joined->exptime = old.exptime;
+  return joined;
+}
+
+void Engine::RejectTooLarge(StoreMode mode, std::string_view key, ThreadStats& stats) {
+  stats.store_too_large.Add();
+  if (mode != StoreMode::kSet) return;
+  memory_->WithKey(key, [](MemoryTier::KeyTxn& txn) {
+    txn.Remove();
+    return true;
+  });
+}
+
+bool Engine::Delete(std::string_view key, ThreadStats& stats) {
+  return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
+    if (txn.item() == nullptr) {
+      stats.delete_misses.Add();
+      return false;
+    }
+    stats.delete_hits.Add();
+    stats.classes[txn.item()->size_class].delete_hits.Add();
+    txn.Remove();
+    return true;
+  });
+}
+
+DeltaOutcome Engine::Delta(std::string_view key, bool incr, uint64_t delta, ThreadStats& stats,
+                           uint64_t* result) {
+  return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
+    const Item* old = txn.item();
+    if (old == nullptr) {
+      (incr ? stats.incr_misses : stats.decr_misses).Add();
+      return DeltaOutcome::kNotFound;
+    }
+    uint64_t value = 0;
+    if (!ParseCounter(old->value(), &value)) return DeltaOutcome::kNonNumeric;
+    value = ApplyDelta(value, incr, delta);
+    (incr ? stats.classes[old->size_class].incr_hits : stats.classes[old->size_class].decr_hits)
+        .Add();
+    (incr ? stats.incr_hits : stats.decr_hits).Add();
+    ItemRef fresh = BuildCounterItem(*old, value);
+    if (!fresh) return DeltaOutcome::kNoMemory;
+    fresh->cas = NextCas();
+    if (!txn.Store(std::move(fresh))) return DeltaOutcome::kNoMemory;
+    *result = value;
+    return DeltaOutcome::kOk;
+  });
+}
+
+bool Engine::Touch(std::string_view key, int32_t exptime, ThreadStats& stats) {
+  const uint32_t absolute = AbsoluteExptime(exptime);
+  return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
+    stats.touch_cmds.Add();
+    if (txn.item() == nullptr) {
+      stats.touch_misses.Add();
+      return false;
+    }
+    txn.SetExptime(absolute);
+    txn.RecordHit();
+    stats.touch_hits.Add();
+    stats.classes[txn.item()->size_class].touch_hits.Add();
+    return true;
+  });
+}
+
+void Engine::FlushAll(int32_t delay) {
+  const int64_t now = clock_->NowSeconds();
+  int64_t deadline = now;
+  if (delay > 0) {
+    deadline = AbsoluteExptime(delay);
+    // memcached: an absolute time before it started maps to "no flush at all".
+    if (delay > kMaxRelativeExptime && deadline <= now) deadline = 1;
+  }
+  if (!options_.use_cas) {
+    flush_->SetOldestLive(deadline);
+    return;
+  }
+  // Items stored during the current second before the flush are caught by their CAS.
+  const int64_t oldest_live = deadline - 1;
+  if (oldest_live <= now) {
+    flush_->Set(oldest_live, NextCas());
+  } else {
+    flush_->SetOldestLive(oldest_live);
+  }
+}
+
+}  // namespace warmcache::engine

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// What memcache commands mean: CAS, TTLs, add/replace/append rules, incr/decr, flush_all.
+// The engine speaks in outcomes; only the protocol layer turns them into wire text.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+#include "server/common/clock.h"
+#include "server/common/thread_stats.h"
+#include "storage/flush_state.h"
+#include "storage/memory/memory_tier.h"
+
+namespace warmcache::engine {
+
+struct EngineOptions {
+  bool use_cas = true;              // -C turns CAS off: every item's CAS is 0
+  size_t item_size_max = 1u << 20;  // -I: largest item, header and key included
+};
+
+enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
+enum class StoreOutcome : uint8_t { kStored, kNotStored, kExists, kNotFound, kTooLarge, kNoMemory };
+enum class DeltaOutcome : uint8_t { kOk, kNotFound, kNonNumeric, kNoMemory };
+
+struct StoreRequest {
+  StoreMode mode = StoreMode::kSet;
+  std::string_view key;
+  uint32_t flags = 0;
+  int32_t exptime = 0;  // as sent on the wire
+  std::string_view value;
+  uint64_t cas = 0;     // kCas (and append/prepend when non-zero)
+};
+
+// Thread safety: all methods may be called concurrently from any loop thread; each call is
+// atomic with respect to its key. `stats` must be the calling thread's own counters.
+// TODO(#4): a miss in the memory tier will look in the warm tier (off the loop thread).
+class Engine {
+ public:
+  // memcached's upper bound for relative expiry times: 30 days.
+  static constexpr int32_t kMaxRelativeExptime = 60 * 60 * 24 * 30;
+
+  Engine(const EngineOptions& options, storage::MemoryTier* memory, storage::FlushState* flush,
+         const Clock* clock);
+
+  // get/gets: the live item, or empty on a miss.
+  storage::ItemRef Get(std::string_view key, ThreadStats& stats);
+  // gat/gats: as Get, and sets a new expiry on a hit.
+  storage::ItemRef GetAndTouch(std::string_view key, int32_t exptime, ThreadStats& stats);
+  StoreOutcome Store(const StoreRequest& request, ThreadStats& stats, uint64_t* cas_out);
+  // A value over the size limit was refused before it was read. A set still removes the old
+  // value, so a later read cannot return what the client meant to overwrite.
+  void RejectTooLarge(StoreMode mode, std::string_view key, ThreadStats& stats);
+  bool Delete(std::string_view key, ThreadStats& stats);
+  // incr/decr. On kOk, `result` holds the new value.
+  DeltaOutcome Delta(std::string_view key, bool incr, uint64_t delta, ThreadStats& stats,
+                     uint64_t* result);
+  bool Touch(std::string_view key, int32_t exptime, ThreadStats& stats);
+  // flush_all [delay]: items stored before the deadline become invisible in every tier.
+  void FlushAll(int32_t delay);
+
+  // memcached's exptime rule -> absolute unix seconds (0 = never; 1 = already expired).
+  uint32_t AbsoluteExptime(int32_t exptime) const;
+  bool ItemSizeOk(size_t key_len, size_t value_len) const;
+  uint64_t NextCas();
+  uint64_t current_cas() const { return cas_.load(std::memory_order_relaxed); }
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  StoreOutcome StoreLocked(storage::MemoryTier::KeyTxn& txn, const StoreRequest& request,
+                           storage::ItemRef fresh, ThreadStats& stats, uint64_t* cas_out);
+  storage::ItemRef Concatenate(const storage::Item& old, const StoreRequest& request);
+
+  const EngineOptions options_;
+  storage::MemoryTier* memory_;  // not owned; outlives the engine
+  storage::FlushState* flush_;   // not owned; outlives the engine
+  const Clock* clock_;           // not owned; outlives the engine
+  std::atomic<uint64_t> cas_{0};
+};
+
+}  // namespace warmcache::engine

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "server/session/memcache_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "server/protocol/replies.h"
+
+namespace warmcache::session {
+
+namespace reply = protocol::reply;
+using protocol::CommandType;
+using protocol::ParseStatus;
+
+namespace {
+
+constexpr uint8_t kBinaryRequestMagic = 0x80;
+constexpr uint32_t kMinMemlimitMb = 8;
+constexpr uint32_t kMaxMemlimitMb = 1000000000;
+constexpr std::string_view kVersionReply = "VERSION 1.6.18\r\n";
+
+engine::StoreMode ToStoreMode(CommandType type) {
+  switch (type) {
+    case CommandType::kAdd: return engine::StoreMode::kAdd;
+    case CommandType::kReplace: return engine::StoreMode::kReplace;
+    case CommandType::kAppend: return engine::StoreMode::kAppend;
+    case CommandType::kPrepend: return engine::StoreMode::kPrepend;
+    case CommandType::kCas: return engine::StoreMode::kCas;
+    default: return engine::StoreMode::kSet;
+  }
+}
+
+std::string_view StoreReply(engine::StoreOutcome outcome) {
+  switch (outcome) {
+    case engine::StoreOutcome::kStored: return reply::kStored;
+    case engine::StoreOutcome::kNotStored: return reply::kNotStored;
+    case engine::StoreOutcome::kExists: return reply::kExists;
+    case engine::StoreOutcome::kNotFound: return reply::kNotFound;
+    case engine::StoreOutcome::kTooLarge: return reply::kTooLarge;
+    case engine::StoreOutcome::kNoMemory: return reply::kNoMemoryStoring;
+  }
+  return reply::kError;
+}
+
+void ReleaseItem(void* item) { storage::ItemRef::Release(static_cast<storage::Item*>(item)); }
+
+}  // namespace
+
+MemcacheSession::MemcacheSession(const SessionContext* context, net::Connection* conn)
+    : ctx_(context), conn_(conn), stats_(conn->stats()) {}
+
+net::InputResult MemcacheSession::OnInput(std::string_view input) {
+  size_t consumed = 0;
+  int handled = 0;
+  if (first_input_ && !input.empty()) {
+    first_input_ = false;
+    // TODO(#3): speak the binary protocol instead of refusing it.
+    if (static_cast<uint8_t>(input[0]) == kBinaryRequestMagic && !ctx_->options.ascii_only) {
+      spdlog::debug("fd {}: binary protocol is not supported yet; closing", conn_->info().fd);
+      return {0, net::InputAction::kClose};
+    }
+  }
+  while (true) {
+    if (swallow_remaining_ > 0) {
+      const size_t n = std::min(swallow_remaining_, input.size() - consumed);
+      consumed += n;
+      swallow_remaining_ -= n;
+      if (swallow_remaining_ > 0) return {consumed, net::InputAction::kNeedMore};
+    }
+    if (consumed == input.size()) return {consumed, net::InputAction::kNeedMore};
+    if (handled >= ctx_->options.reqs_per_event) return {consumed, net::InputAction::kYield};
+    const protocol::ParseResult parsed = ctx_->parser->Parse(input.substr(consumed), &cmd_);
+    switch (parsed.status) {
+      case ParseStatus::kNeedMore:
+        return {consumed, net::InputAction::kNeedMore};
+      case ParseStatus::kClose:
+        return {consumed, net::InputAction::kClose};
+      case ParseStatus::kError:
+        consumed += parsed.consumed;
+        ++handled;
+        Reply(parsed.reply);
+        continue;
+      case ParseStatus::kOk:
+        break;
+    }
+    consumed += parsed.consumed;
+    ++handled;
+    switch (Execute(cmd_)) {
+      case After::kContinue:
+        break;
+      case After::kClose:
+        return {consumed, net::InputAction::kClose};
+      case After::kCloseAfterWrite:
+        return {consumed, net::InputAction::kCloseAfterWrite};
+    }
+  }
+}
+
+void MemcacheSession::Reply(std::string_view text, bool noreply) {
+  if (!noreply) conn_->out().Append(text);
+}
+
+void MemcacheSession::AppendValue(storage::ItemRef item) {
+  const std::string_view bytes = item->value_with_crlf();
+  if (bytes.size() <= kCopyThreshold) {
+    conn_->out().Append(bytes);
+  } else {
+    conn_->out().AppendRef(bytes, net::Pin{item.release(), &ReleaseItem});
+  }
+}
+
+MemcacheSession::After MemcacheSession::Execute(const protocol::Command& cmd) {
+  engine::Engine& engine = *ctx_->engine;
+  switch (cmd.type) {
+    case CommandType::kGet:
+    case CommandType::kGets:
+    case CommandType::kGat:
+    case CommandType::kGats:
+      DoGet(cmd);
+      break;
+    case CommandType::kSet:
+    case CommandType::kAdd:
+    case CommandType::kReplace:
+    case CommandType::kAppend:
+    case CommandType::kPrepend:
+    case CommandType::kCas:
+      DoStore(cmd);
+      break;
+    case CommandType::kDelete:
+      if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordDelete(cmd.key);
+      Reply(engine.Delete(cmd.key, stats_) ? reply::kDeleted : reply::kNotFound, cmd.noreply);
+      break;
+    case CommandType::kIncr:
+    case CommandType::kDecr:
+      DoDelta(cmd);
+      break;
+    case CommandType::kTouch:
+      Reply(engine.Touch(cmd.key, cmd.exptime, stats_) ? reply::kTouched : reply::kNotFound,
+            cmd.noreply);
+      break;
+    case CommandType::kFlushAll:
+      DoFlushAll(cmd);
+      break;
+    case CommandType::kVersion:
+      Reply(kVersionReply);
+      break;
+    case CommandType::kVerbosity:
+      ctx_->control->SetVerbosity(cmd.number);
+      Reply(reply::kOk, cmd.noreply);
+      break;
+    case CommandType::kQuit:
+      return After::kCloseAfterWrite;
+    case CommandType::kShutdown:
+      return DoShutdown(cmd);
+    case CommandType::kStats:
+      DoStats(cmd);
+      break;
+    case CommandType::kCacheMemlimit:
+      DoCacheMemlimit(cmd);
+      break;
+  }
+  return After::kContinue;
+}
+
+void MemcacheSession::DoGet(const protocol::Command& cmd) {
+  const bool touch = cmd.type == CommandType::kGat || cmd.type == CommandType::kGats;
+  const bool with_cas = cmd.type == CommandType::kGets || cmd.type == CommandType::kGats;
+  engine::Engine& engine = *ctx_->engine;
+  char header[reply::kMaxValueHeader];
+  std::string_view keys = cmd.keys;
+  while (!keys.empty()) {
+    const size_t start = keys.find_first_not_of(' ');
+    if (start == std::string_view::npos) break;
+    keys.remove_prefix(start);
+    const size_t end = std::min(keys.find(' '), keys.size());
+    const std::string_view key = keys.substr(0, end);
+    keys.remove_prefix(end);
+    storage::ItemRef item =
+        touch ? engine.GetAndTouch(key, cmd.exptime, stats_) : engine.Get(key, stats_);
+    if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordGet(key, bool(item));
+    if (!item) continue;
+    const size_t n = reply::FormatValueHeader(header, item->key(), item->client_flags,
+                                              item->value_len, with_cas ? &item->cas : nullptr);
+    conn_->out().Append(std::string_view(header, n));
+    AppendValue(std::move(item));
+  }
+  conn_->out().Append(reply::kEnd);
+}
+
+void MemcacheSession::DoStore(const protocol::Command& cmd) {
+  const engine::StoreMode mode = ToStoreMode(cmd.type);
+  if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordSet(cmd.key);
+  if (cmd.too_large) {
+    ctx_->engine->RejectTooLarge(mode, cmd.key, stats_);
+    swallow_remaining_ = cmd.swallow;
+    Reply(reply::kTooLarge, cmd.noreply);
+    return;
+  }
+  engine::StoreRequest request;
+  request.mode = mode;
+  request.key = cmd.key;
+  request.flags = cmd.flags;
+  request.exptime = cmd.exptime;
+  request.value = cmd.value;
+  request.cas = cmd.cas;
+  const engine::StoreOutcome outcome = ctx_->engine->Store(request, stats_, nullptr);
+  Reply(StoreReply(outcome), cmd.noreply);
+}
+
+void MemcacheSession::DoDelta(const protocol::Command& cmd) {
+  uint64_t value = 0;
+  const bool incr = cmd.type == CommandType::kIncr;
+  switch (ctx_->engine->Delta(cmd.key, incr, cmd.delta, stats_, &value)) {
+    case engine::DeltaOutcome::kOk: {
+      char line[24];
+      Reply(std::string_view(line, reply::FormatNumberLine(line, value)), cmd.noreply);
+      break;
+    }
+    case engine::DeltaOutcome::kNotFound:
+      Reply(reply::kNotFound, cmd.noreply);
+      break;
+    case engine::DeltaOutcome::kNonNumeric:
+      Reply(reply::kNonNumeric, cmd.noreply);
+      break;
+    case engine::DeltaOutcome::kNoMemory:
+      Reply(reply::kNoMemory, cmd.noreply);
+      break;
+  }
+}
+
+void MemcacheSession::DoFlushAll(const protocol::Command& cmd) {
+  stats_.flush_cmds.Add();
+  if (!ctx_->options.flush_enabled) return Reply(reply::kFlushDisabled, cmd.noreply);
+  if (!cmd.arg_error.empty()) return Reply(cmd.arg_error, cmd.noreply);
+  ctx_->engine->FlushAll(cmd.exptime);
+  Reply(reply::kOk, cmd.noreply);
+}
+
+MemcacheSession::After MemcacheSession::DoShutdown(const protocol::Command& cmd) {
+  if (!ctx_->options.shutdown_enabled) {
+    Reply(reply::kShutdownDisabled);
+    return After::kContinue;
+  }
+  const bool graceful = cmd.nargs == 1 && cmd.args[0] == "graceful";
+  if (cmd.nargs == 0 || graceful) {
+    ctx_->control->RequestShutdown(graceful);
+    return After::kClose;
+  }
+  Reply(reply::kShutdownMode);
+  return After::kContinue;
+}
+
+void MemcacheSession::DoStats(const protocol::Command& cmd) {
+  conn_->out().Append(ctx_->control->StatsReply(cmd.args, cmd.nargs));
+}
+
+void MemcacheSession::DoCacheMemlimit(const protocol::Command& cmd) {
+  if (cmd.number < kMinMemlimitMb) return Reply(reply::kMemlimitTooSmall, cmd.noreply);
+  if (cmd.number > kMaxMemlimitMb) return Reply(reply::kMemlimitUnits, cmd.noreply);
+  ctx_->control->SetMemoryLimitMb(cmd.number);
+  Reply(reply::kOk, cmd.noreply);
+}
+
+}  // namespace warmcache::session

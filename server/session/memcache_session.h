@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The glue between a connection and the engine: parses requests, runs them, writes replies.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/connection.h"
+#include "server/engine/engine.h"
+#include "server/engine/prefix_stats.h"
+#include "server/protocol/command.h"
+#include "server/protocol/text_parser.h"
+
+namespace warmcache::session {
+
+struct SessionOptions {
+  int reqs_per_event = 20;        // -R: requests handled per read event before yielding
+  bool flush_enabled = true;      // -F disables flush_all
+  bool shutdown_enabled = false;  // -A enables shutdown
+  bool ascii_only = false;        // -B ascii: a 0x80 first byte is just text
+};
+
+// What a session may ask of the server as a whole (implemented by server/app).
+// Thread safety: called from any loop thread.
+class ServerControl {
+ public:
+  virtual ~ServerControl() = default;
+  virtual void RequestShutdown(bool graceful) = 0;
+  virtual void SetVerbosity(uint32_t level) = 0;
+  virtual void SetMemoryLimitMb(uint32_t megabytes) = 0;
+  // The complete reply to a `stats ...` request; args exclude the word "stats".
+  virtual std::string StatsReply(const std::string_view* args, int nargs) = 0;
+};
+
+// Shared by every session; outlives them all.
+struct SessionContext {
+  engine::Engine* engine = nullptr;
+  engine::PrefixStats* prefix_stats = nullptr;
+  const protocol::TextParser* parser = nullptr;
+  ServerControl* control = nullptr;
+  SessionOptions options;
+};
+
+// Thread safety: confined to its connection's loop thread.
+class MemcacheSession final : public net::ConnectionHandler {
+ public:
+  // Values up to this size are copied into the output; larger ones are sent from the item.
+  static constexpr size_t kCopyThreshold = 1024;
+
+  MemcacheSession(const SessionContext* context, net::Connection* conn);
+  net::InputResult OnInput(std::string_view input) override;
+
+ private:
+  // What a command asks of the connection afterwards.
+  enum class After : uint8_t { kContinue, kClose, kCloseAfterWrite };
+
+  After Execute(const protocol::Command& cmd);
+  void DoGet(const protocol::Command& cmd);
+  void DoStore(const protocol::Command& cmd);
+  void DoDelta(const protocol::Command& cmd);
+  void DoFlushAll(const protocol::Command& cmd);
+  After DoShutdown(const protocol::Command& cmd);
+  void DoStats(const protocol::Command& cmd);
+  void DoCacheMemlimit(const protocol::Command& cmd);
+  void Reply(std::string_view text, bool noreply = false);
+  void AppendValue(storage::ItemRef item);
+
+  const SessionContext* ctx_;  // not owned; outlives every session
+  net::Connection* conn_;      // not owned; owns this session
+  ThreadStats& stats_;
+  protocol::Command cmd_;
+  size_t swallow_remaining_ = 0;
+  bool first_input_ = true;
+};
+
+}  // namespace warmcache::session

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "storage/memory/memory_tier.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+
+namespace warmcache::storage {
+
+namespace {
+constexpr size_t kReclaimSlice = 1024;  // buckets scanned per lock hold by the crawler
+constexpr size_t kMinBucketsPerShard = 16;
+
+size_t RoundUpPow2(size_t n) {
+  size_t p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+}  // namespace
+
+void ClassCounters::Add(const ClassCounters& o) {
+  items += o.items;
+  items_probation += o.items_probation;
+  bytes += o.bytes;
+  evicted += o.evicted;
+  evicted_nonzero += o.evicted_nonzero;
+  evicted_unfetched += o.evicted_unfetched;
+  evicted_time = std::max(evicted_time, o.evicted_time);
+  outofmemory += o.outofmemory;
+  reclaimed += o.reclaimed;
+  expired_unfetched += o.expired_unfetched;
+  crawler_reclaimed += o.crawler_reclaimed;
+  hits_to_probation += o.hits_to_probation;
+  hits_to_protected += o.hits_to_protected;
+  moves_to_protected += o.moves_to_protected;
+  moves_to_probation += o.moves_to_probation;
+}
+
+uint64_t MemoryTier::Hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+
+MemoryTier::MemoryTier(const MemoryTierOptions& options, const Clock* clock,
+                       const FlushState* flush)
+    : options_(options),
+      clock_(clock),
+      flush_(flush),
+      classes_(options.growth_factor, options.min_chunk, options.item_size_max),
+      limit_(options.memory_limit) {
+  const int power = std::clamp(options.initial_hash_power, 10, 32);
+  const size_t per_shard =
+      std::max(kMinBucketsPerShard, RoundUpPow2((size_t{1} << power) / kShards));
+  for (Shard& shard : shards_) shard.buckets.assign(per_shard, nullptr);
+}
+
+MemoryTier::~MemoryTier() { Clear(); }
+
+// ---- KeyTxn ----
+
+MemoryTier::KeyTxn::KeyTxn(MemoryTier* tier, Shard* shard, std::string_view key, uint64_t hash,
+                           int64_t now)
+    : tier_(tier), shard_(shard), key_(key), hash_(hash), now_(now) {
+  Item* found = *tier_->FindSlotLocked(*shard_, key, hash);
+  if (found == nullptr) return;
+  if (IsExpired(found->exptime, now)) {
+    saw_expired_ = true;
+  } else if (tier_->flush_->IsFlushed(found->time, found->cas, now)) {
+    saw_flushed_ = true;
+  } else {
+    item_ = found;
+    return;
+  }
+  if (!found->fetched) shard_->classes[found->size_class].expired_unfetched++;
+  shard_->classes[found->size_class].reclaimed++;
+  tier_->UnlinkLocked(*shard_, found);
+}
+
+ItemRef MemoryTier::KeyTxn::Ref() const {
+  ItemRef::Acquire(item_);
+  return ItemRef(item_);
+}
+
+void MemoryTier::KeyTxn::RecordHit() {
+  if (item_ == nullptr) return;
+  item_->fetched = true;
+  item_->time = static_cast<uint32_t>(now_);
+  ClassCounters& counters = shard_->classes[item_->size_class];
+  tier_->LruRemoveLocked(*shard_, item_);
+  if (item_->segment == kProbation) {
+    counters.hits_to_probation++;
+    counters.moves_to_protected++;
+  } else {
+    counters.hits_to_protected++;
+  }
+  tier_->LruPushHeadLocked(*shard_, item_, kProtected);
+  tier_->BalanceSegmentsLocked(*shard_);
+}
+
+bool MemoryTier::KeyTxn::Store(ItemRef fresh) {
+  Item* item = fresh.get();
+  item->time = static_cast<uint32_t>(now_);
+  item->size_class = tier_->classes_.ClassFor(Item::TotalSize(item->key_len, item->value_len));
+  if (!tier_->options_.evict_when_full) {
+    const size_t freed = item_ ? item_->charged : 0;
+    const size_t limit = tier_->limit_.load(std::memory_order_relaxed);
+    while (tier_->used_.load(std::memory_order_relaxed) + item->charged - freed > limit) {
+      // Without evictions only dead items may make room.
+      Item* tail = shard_->lru[kProbation].tail ? shard_->lru[kProbation].tail
+                                                : shard_->lru[kProtected].tail;
+      if (tail == nullptr || tail == item_ || !tier_->IsDeadLocked(*tail, now_)) {
+        shard_->classes[item->size_class].outofmemory++;
+        return false;
+      }
+      tier_->EvictOneLocked(*shard_, item_, now_);
+    }
+  }
+  if (item_ != nullptr) tier_->UnlinkLocked(*shard_, item_);
+  tier_->LinkLocked(*shard_, fresh.release(), hash_, now_);
+  item_ = item;
+  if (tier_->options_.evict_when_full) tier_->EvictLocked(*shard_, item_, now_);
+  return true;
+}
+
+void MemoryTier::KeyTxn::Remove() {
+  if (item_ == nullptr) return;
+  tier_->UnlinkLocked(*shard_, item_);
+  item_ = nullptr;
+}
+
+void MemoryTier::KeyTxn::SetExptime(uint32_t exptime) {
+  if (item_ != nullptr) item_->exptime = exptime;
+}
+
+// ---- table and LRU ----
+
+Item** MemoryTier::FindSlotLocked(Shard& shard, std::string_view key, uint64_t hash) {
+  Item** slot = &shard.buckets[hash & (shard.buckets.size() - 1)];
+  while (*slot != nullptr && (*slot)->key() != key) slot = &(*slot)->hash_next;
+  return slot;
+}
+
+void MemoryTier::LinkLocked(Shard& shard, Item* item, uint64_t hash, int64_t now) {
+  Item*& head = shard.buckets[hash & (shard.buckets.size() - 1)];
+  item->hash_next = head;
+  head = item;
+  item->linked = true;
+  item->time = static_cast<uint32_t>(now);
+  shard.items++;
+  shard.total_items++;
+  ClassCounters& counters = shard.classes[item->size_class];
+  counters.items++;
+  counters.bytes += Item::TotalSize(item->key_len, item->value_len);
+  LruPushHeadLocked(shard, item, kProbation);
+  used_.fetch_add(item->charged, std::memory_order_relaxed);
+  if (shard.items > shard.buckets.size() + shard.buckets.size() / 2) GrowLocked(shard);
+}
+
+void MemoryTier::UnlinkLocked(Shard& shard, Item* item) {
+  Item** slot = FindSlotLocked(shard, item->key(), Hash(item->key()));
+  *slot = item->hash_next;
+  item->hash_next = nullptr;
+  LruRemoveLocked(shard, item);
+  item->linked = false;
+  shard.items--;
+  ClassCounters& counters = shard.classes[item->size_class];
+  counters.items--;
+  counters.bytes -= Item::TotalSize(item->key_len, item->value_len);
+  used_.fetch_sub(item->charged, std::memory_order_relaxed);
+  ItemRef::Release(item);  // the table's reference
+}
+
+void MemoryTier::LruPushHeadLocked(Shard& shard, Item* item, Segment segment) {
+  LruList& list = shard.lru[segment];
+  item->segment = segment;
+  item->lru_prev = nullptr;
+  item->lru_next = list.head;
+  if (list.head) list.head->lru_prev = item;
+  list.head = item;
+  if (list.tail == nullptr) list.tail = item;
+  list.bytes += item->charged;
+  if (segment == kProbation) shard.classes[item->size_class].items_probation++;
+}
+
+void MemoryTier::LruRemoveLocked(Shard& shard, Item* item) {
+  LruList& list = shard.lru[item->segment];
+  if (item->lru_prev) item->lru_prev->lru_next = item->lru_next;
+  else list.head = item->lru_next;
+  if (item->lru_next) item->lru_next->lru_prev = item->lru_prev;
+  else list.tail = item->lru_prev;
+  item->lru_prev = item->lru_next = nullptr;
+  list.bytes -= item->charged;
+  if (item->segment == kProbation) shard.classes[item->size_class].items_probation--;
+}
+
+void MemoryTier::BalanceSegmentsLocked(Shard& shard) {
+  // A scan touches each key once, so it only ever fills probation; items hit again are
+  // protected and survive it. Protected is capped so probation keeps room to admit new items.
+  const uint64_t total = shard.lru[kProbation].bytes + shard.lru[kProtected].bytes;
+  const uint64_t cap = total * static_cast<uint64_t>(options_.protected_percent) / 100;
+  while (shard.lru[kProtected].bytes > cap && shard.lru[kProtected].tail != nullptr) {
+    Item* demoted = shard.lru[kProtected].tail;
+    LruRemoveLocked(shard, demoted);
+    LruPushHeadLocked(shard, demoted, kProbation);
+    shard.classes[demoted->size_class].moves_to_probation++;
+  }
+}
+
+bool MemoryTier::IsDeadLocked(const Item& item, int64_t now) const {
+  return IsExpired(item.exptime, now) || flush_->IsFlushed(item.time, item.cas, now);
+}
+
+void MemoryTier::EvictLocked(Shard& shard, const Item* keep, int64_t now) {
+  while (used_.load(std::memory_order_relaxed) > limit_.load(std::memory_order_relaxed)) {
+    if (!EvictOneLocked(shard, keep, now)) break;
+  }
+}
+
+bool MemoryTier::EvictOneLocked(Shard& shard, const Item* keep, int64_t now) {
+  Item* victim = nullptr;
+  for (Segment segment : {kProbation, kProtected}) {
+    victim = shard.lru[segment].tail;
+    if (victim == keep && victim != nullptr) victim = victim->lru_prev;
+    if (victim != nullptr) break;
+  }
+  if (victim == nullptr) return false;
+  ClassCounters& counters = shard.classes[victim->size_class];
+  if (IsDeadLocked(*victim, now)) {
+    counters.reclaimed++;
+    if (!victim->fetched) counters.expired_unfetched++;
+  } else {
+    counters.evicted++;
+    if (victim->exptime != 0) counters.evicted_nonzero++;
+    if (!victim->fetched) counters.evicted_unfetched++;
+    counters.evicted_time = static_cast<uint64_t>(std::max<int64_t>(0, now - victim->time));
+    if (listener_ != nullptr) {
+      ItemRef::Acquire(victim);
+      listener_->OnEvict(ItemRef(victim));
+    }
+  }
+  UnlinkLocked(shard, victim);
+  return true;
+}
+
+void MemoryTier::GrowLocked(Shard& shard) {
+  std::vector<Item*> grown(shard.buckets.size() * 2, nullptr);
+  const size_t mask = grown.size() - 1;
+  for (Item* head : shard.buckets) {
+    while (head != nullptr) {
+      Item* next = head->hash_next;
+      Item*& bucket = grown[Hash(head->key()) & mask];
+      head->hash_next = bucket;
+      bucket = head;
+      head = next;
+    }
+  }
+  shard.buckets.swap(grown);
+  shard.reclaim_cursor = 0;
+}
+
+void MemoryTier::EnforceLimitAcrossShards() {
+  if (!options_.evict_when_full) return;
+  // Shards fill evenly, so eviction normally happens in the shard being written; this handles
+  // the skewed case (and a lowered limit) by taking LRU tails round-robin.
+  size_t idle_rounds = 0;
+  while (used_.load(std::memory_order_relaxed) > limit_.load(std::memory_order_relaxed) &&
+         idle_rounds < kShards) {
+    Shard& shard = shards_[evict_cursor_.fetch_add(1, std::memory_order_relaxed) % kShards];
+    std::lock_guard lock(shard.mu);
+    idle_rounds = EvictOneLocked(shard, nullptr, clock_->NowSeconds()) ? 0 : idle_rounds + 1;
+  }
+}
+
+void MemoryTier::SetMemoryLimit(size_t bytes) {
+  limit_.store(bytes, std::memory_order_relaxed);
+  EnforceLimitAcrossShards();
+}
+
+size_t MemoryTier::ReclaimExpired() {
+  size_t reclaimed = 0;
+  for (Shard& shard : shards_) {
+    size_t scanned = 0;
+    while (true) {
+      std::lock_guard lock(shard.mu);
+      const int64_t now = clock_->NowSeconds();
+      const size_t nbuckets = shard.buckets.size();
+      if (scanned >= nbuckets) break;
+      const size_t end = std::min(nbuckets, scanned + kReclaimSlice);
+      for (size_t b = scanned; b < end; ++b) {
+        Item* item = shard.buckets[b];
+        while (item != nullptr) {
+          Item* next = item->hash_next;
+          shard.crawler_items_checked++;
+          if (IsDeadLocked(*item, now)) {
+            ClassCounters& counters = shard.classes[item->size_class];
+            counters.crawler_reclaimed++;
+            if (!item->fetched) counters.expired_unfetched++;
+            UnlinkLocked(shard, item);
+            reclaimed++;
+          }
+          item = next;
+        }
+      }
+      scanned = end;
+    }
+  }
+  return reclaimed;
+}
+
+void MemoryTier::Clear() {
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (Item*& head : shard.buckets) {
+      while (head != nullptr) UnlinkLocked(shard, head);
+    }
+  }
+}
+
+MemoryTierStats MemoryTier::Stats() const {
+  MemoryTierStats stats;
+  stats.classes.resize(SizeClasses::kMaxClasses);
+  const int64_t now = clock_->NowSeconds();
+  for (const Shard& const_shard : shards_) {
+    Shard& shard = const_cast<Shard&>(const_shard);  // locking is not a logical mutation
+    std::lock_guard lock(shard.mu);
+    stats.curr_items += shard.items;
+    stats.total_items += shard.total_items;
+    stats.crawler_items_checked += shard.crawler_items_checked;
+    stats.hash_buckets += shard.buckets.size();
+    for (size_t c = 0; c < shard.classes.size(); ++c) stats.classes[c].Add(shard.classes[c]);
+    for (const LruList& list : shard.lru) {
+      if (list.tail != nullptr) {
+        stats.oldest_item_age = std::max<uint64_t>(
+            stats.oldest_item_age, static_cast<uint64_t>(std::max<int64_t>(0, now - list.tail->time)));
+      }
+    }
+  }
+  for (const ClassCounters& c : stats.classes) {
+    stats.bytes += c.bytes;
+    stats.evictions += c.evicted;
+    stats.evicted_unfetched += c.evicted_unfetched;
+    stats.expired_unfetched += c.expired_unfetched;
+    stats.reclaimed += c.reclaimed;
+    stats.crawler_reclaimed += c.crawler_reclaimed;
+  }
+  stats.used_memory = used_.load(std::memory_order_relaxed);
+  stats.malloc_fails = malloc_fails_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+}  // namespace warmcache::storage

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The hot tier: a sharded hash table with a segmented LRU, bounded by -m.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "server/common/clock.h"
+#include "storage/flush_state.h"
+#include "storage/memory/item.h"
+#include "storage/memory/size_classes.h"
+
+namespace warmcache::storage {
+
+struct MemoryTierOptions {
+  size_t memory_limit = 64u << 20;  // -m: bytes of items plus hash table
+  bool evict_when_full = true;      // -M turns this off: stores fail with kNoMemory instead
+  int initial_hash_power = 16;      // -o hashpower: log2 of the initial bucket count
+  double growth_factor = 1.25;      // -f: shapes the reporting size classes
+  size_t min_chunk = 48;            // -n
+  size_t item_size_max = 1u << 20;  // -I
+  int protected_percent = 80;       // share of a shard's bytes the protected LRU may hold
+};
+
+// Receives items the tier evicts to make room (the warm tier's spill seam).
+// Called with the shard lock held: implementations must only queue the item.
+class EvictionListener {
+ public:
+  virtual ~EvictionListener() = default;
+  virtual void OnEvict(const ItemRef& item) = 0;
+};
+
+// Per-class counters, summed over shards for `stats items` / `stats slabs`.
+struct ClassCounters {
+  uint64_t items = 0;
+  uint64_t items_probation = 0;
+  uint64_t bytes = 0;  // mem_requested
+  uint64_t evicted = 0;
+  uint64_t evicted_nonzero = 0;
+  uint64_t evicted_unfetched = 0;
+  uint64_t evicted_time = 0;  // seconds since last access of the last evicted item
+  uint64_t outofmemory = 0;
+  uint64_t reclaimed = 0;
+  uint64_t expired_unfetched = 0;
+  uint64_t crawler_reclaimed = 0;
+  uint64_t hits_to_probation = 0;
+  uint64_t hits_to_protected = 0;
+  uint64_t moves_to_protected = 0;
+  uint64_t moves_to_probation = 0;
+  void Add(const ClassCounters& o);
+};
+
+struct MemoryTierStats {
+  uint64_t curr_items = 0;
+  uint64_t bytes = 0;        // sum of item sizes (memcached's `bytes`)
+  uint64_t used_memory = 0;  // what counts against -m: item allocations plus buckets
+  uint64_t total_items = 0;
+  uint64_t evictions = 0;
+  uint64_t evicted_unfetched = 0;
+  uint64_t expired_unfetched = 0;
+  uint64_t reclaimed = 0;
+  uint64_t crawler_reclaimed = 0;
+  uint64_t crawler_items_checked = 0;
+  uint64_t malloc_fails = 0;
+  uint64_t hash_buckets = 0;
+  uint64_t oldest_item_age = 0;  // seconds since the least recently used item was touched
+  std::vector<ClassCounters> classes;  // indexed by class id
+};
+
+// Thread safety: every public method may be called from any thread. Each shard has one mutex;
+// no code path holds two shard mutexes at once, and no I/O happens under one.
+// Invariants (per shard, under its mutex):
+//   1. An item is linked in exactly one hash chain and one LRU list iff `linked`.
+//   2. The table holds one reference to each linked item.
+//   3. bytes/segment counters equal the sums over linked items.
+class MemoryTier {
+ private:
+  struct Shard;
+
+ public:
+  MemoryTier(const MemoryTierOptions& options, const Clock* clock, const FlushState* flush);
+  ~MemoryTier();
+  MemoryTier(const MemoryTier&) = delete;
+  MemoryTier& operator=(const MemoryTier&) = delete;
+
+  // A locked view of one key, valid only inside WithKey's callback.
+  class KeyTxn {
+   public:
+    // The live item under the key, or nullptr. Expired or flushed items are unlinked on sight.
+    Item* item() const { return item_; }
+    ItemRef Ref() const;
+    // Marks the item fetched and moves it up its LRU (a hit).
+    void RecordHit();
+    // Links `item` (detached, key equal to this key) in place of the current one. Returns false
+    // and changes nothing when memory is full and evictions are disabled.
+    bool Store(ItemRef item);
+    void Remove();
+    void SetExptime(uint32_t exptime);
+    int64_t now() const { return now_; }
+    bool was_expired() const { return saw_expired_; }
+    bool was_flushed() const { return saw_flushed_; }
+
+   private:
+    friend class MemoryTier;
+    KeyTxn(MemoryTier* tier, Shard* shard, std::string_view key, uint64_t hash, int64_t now);
+    MemoryTier* tier_;
+    Shard* shard_;
+    std::string_view key_;
+    uint64_t hash_;
+    int64_t now_;
+    Item* item_ = nullptr;
+    bool saw_expired_ = false;
+    bool saw_flushed_ = false;
+  };
+
+  // Runs fn(KeyTxn&) with the key's shard locked; fn must not block.
+  template <typename Fn>
+  auto WithKey(std::string_view key, Fn&& fn) {
+    const uint64_t hash = Hash(key);
+    Shard& shard = ShardFor(hash);
+    std::unique_lock lock(shard.mu);
+    KeyTxn txn(this, &shard, key, hash, clock_->NowSeconds());
+    auto result = fn(txn);
+    lock.unlock();
+    EnforceLimitAcrossShards();
+    return result;
+  }
+
+  // Drops expired and flushed items in one pass over all shards, a slice of buckets per lock
+  // hold. Returns how many were reclaimed. Called by the background crawler.
+  size_t ReclaimExpired();
+  // Removes every item (used by tests and by `flush_all` implementations that want it eager).
+  void Clear();
+
+  void SetEvictionListener(EvictionListener* listener) { listener_ = listener; }
+  // cache_memlimit: changes -m at run time; evicts down to the new limit.
+  void SetMemoryLimit(size_t bytes);
+  size_t memory_limit() const { return limit_.load(std::memory_order_relaxed); }
+  size_t used_memory() const { return used_.load(std::memory_order_relaxed); }
+  const SizeClasses& size_classes() const { return classes_; }
+  MemoryTierStats Stats() const;
+
+  static uint64_t Hash(std::string_view key);
+
+ private:
+  enum Segment : uint8_t { kProbation = 0, kProtected = 1 };
+  struct LruList {
+    Item* head = nullptr;  // most recently used
+    Item* tail = nullptr;
+    uint64_t bytes = 0;
+  };
+  struct Shard {
+    std::mutex mu;
+    std::vector<Item*> buckets;
+    uint64_t items = 0;
+    LruList lru[2];
+    uint64_t reclaim_cursor = 0;
+    uint64_t total_items = 0;
+    uint64_t crawler_items_checked = 0;
+    std::array<ClassCounters, SizeClasses::kMaxClasses> classes{};
+  };
+
+  Shard& ShardFor(uint64_t hash) { return shards_[hash >> (64 - kShardBits)]; }
+  Item** FindSlotLocked(Shard& shard, std::string_view key, uint64_t hash);
+  void LinkLocked(Shard& shard, Item* item, uint64_t hash, int64_t now);
+  void UnlinkLocked(Shard& shard, Item* item);
+  void LruPushHeadLocked(Shard& shard, Item* item, Segment segment);
+  void LruRemoveLocked(Shard& shard, Item* item);
+  void BalanceSegmentsLocked(Shard& shard);
+  // Evicts from this shard's LRU tails until under the limit; `keep` is never evicted.
+  void EvictLocked(Shard& shard, const Item* keep, int64_t now);
+  bool EvictOneLocked(Shard& shard, const Item* keep, int64_t now);
+  bool IsDeadLocked(const Item& item, int64_t now) const;
+  void GrowLocked(Shard& shard);
+  void EnforceLimitAcrossShards();
+  void ChargeBuckets(int64_t delta_buckets);
+
+  static constexpr int kShardBits = 6;
+  static constexpr size_t kShards = size_t{1} << kShardBits;
+
+  const MemoryTierOptions options_;
+  const Clock* clock_;       // not owned; outlives the tier
+  const FlushState* flush_;  // not owned; outlives the tier
+  const SizeClasses classes_;
+  EvictionListener* listener_ = nullptr;  // not owned; set before serving
+  std::atomic<size_t> limit_;
+  std::atomic<size_t> used_{0};
+  std::atomic<uint64_t> evict_cursor_{0};
+  std::atomic<uint64_t> malloc_fails_{0};
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace warmcache::storage
