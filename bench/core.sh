@@ -7,10 +7,13 @@
 # bounded in time and count, servers are started on ephemeral 127.0.0.1 ports and stopped by
 # PID. Settings come from the environment (defaults in brackets):
 #   MEMCACHED [/usr/bin/memcached]     BENCH [build/warmcache-bench]    OUT [docs/benchmarks.md]
-#   DURATION [10] measured s per run    WARMUP [2] s before it            ROUNDS [3] (median kept)
+#   DURATION [5] measured s per run     WARMUP [1] s before it            ROUNDS [5] (median kept)
 #   KEYS [100000]  VALUE_SIZE [100]     CONNECTIONS [50]  MULTIGET [16]   RSS_KEYS [1000000]
 #   SERVER_ARGS ["-t 2 -m 1024"] both servers    WARMCACHED_ARGS [] extra flags for warmcached
 #   PIN [1]: servers on CPU 0, load generator on CPU 1 (0: let the scheduler place everything)
+# Five short paired rounds rather than one long run per server: other jobs on this shared
+# machine come and go within seconds, and back-to-back runs of a pair see about the same
+# interference, so the median of per-pair ratios is steadier than a ratio of two long runs.
 # Exit status: 0 all runs verified; 1 a run reported errors (figures still written, flagged);
 # 2 bad setup (missing binary, server did not start).
 set -euo pipefail
@@ -24,9 +27,9 @@ WARMCACHED=${WARMCACHED:-build/warmcached}
 MEMCACHED=${MEMCACHED:-/usr/bin/memcached}
 BENCH=${BENCH:-build/warmcache-bench}
 OUT=${OUT:-docs/benchmarks.md}
-DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-2}
-ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+ROUNDS=${ROUNDS:-5}
 KEYS=${KEYS:-100000}
 VALUE_SIZE=${VALUE_SIZE:-100}
 CONNECTIONS=${CONNECTIONS:-50}

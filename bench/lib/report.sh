@@ -2,7 +2,7 @@
 # Sourced by bench/core.sh: turns $RUNS (one row per bench run) into docs/benchmarks.md.
 # Row columns: 1 name, 2 scenario, 3 round, 4 exit code, 5 req/s, 6 keys/s, 7 p50 us,
 # 8 p99 us, 9 p99.9 us, 10 hit ratio, 11 errors, 12 server CPU %, 13 client CPU %, 14 JSON,
-# 15 requests per server CPU-second.
+# 15 requests per server CPU-second, 16 other CPU %.
 
 # median NAME SCENARIO COLUMN: over the rounds.
 median() {
@@ -49,23 +49,24 @@ throughput_row() {
   local name=$1 scenario=$2 errors flag=""
   errors=$(total "$name" "$scenario" 11)
   ((errors == 0)) || flag=" **(errors: figures not trustworthy)**"
-  printf '| %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s | %s%s |\n' "$name" \
+  printf '| %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% | %s | %s%s |\n' "$name" \
     "$(int "$(median "$name" "$scenario" 5)")" "$(int "$(median "$name" "$scenario" 6)")" \
     "$(median "$name" "$scenario" 7)" "$(median "$name" "$scenario" 8)" \
     "$(int "$(median "$name" "$scenario" 15)")" "$(int "$(median "$name" "$scenario" 12)")" \
-    "$(int "$(median "$name" "$scenario" 13)")" "$(median "$name" "$scenario" 10)" "$errors" "$flag"
+    "$(int "$(median "$name" "$scenario" 13)")" "$(int "$(median "$name" "$scenario" 16)")" \
+    "$(median "$name" "$scenario" 10)" "$errors" "$flag"
 }
 
 throughput_table() {
   local scenario=$1 c
   echo "| server | requests/s | keys/s | p50 µs | p99 µs | requests per server CPU-s" \
-    "| server CPU | client CPU | hit ratio | errors |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| server CPU | client CPU | other CPU | hit ratio | errors |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   throughput_row memcached "$scenario"
   throughput_row warmcached "$scenario"
   local cells=()
   for c in 5 6 7 8 15; do cells+=("$(paired_ratios "$scenario" "$c" | median_of_lines)"); done
-  printf '| **warmcached / memcached** | **%s** | **%s** | %s | %s | **%s** | | | | |\n' "${cells[@]}"
+  printf '| **warmcached / memcached** | **%s** | **%s** | %s | %s | **%s** | | | | | |\n' "${cells[@]}"
   echo
   echo "Server rows are medians over the rounds; the ratio row is the median of the per-round"
   echo "ratios (both servers of a round run back to back). Per round, in round order:"
@@ -75,6 +76,8 @@ throughput_table() {
   echo "- ratio of requests/s: $(paired_ratios "$scenario" 5 | paste -sd, | sed 's/,/, /g')"
   echo "- ratio of requests per server CPU-s: $(paired_ratios "$scenario" 15 | paste -sd, |
     sed 's/,/, /g')"
+  echo "- other CPU (% of one core): memcached $(per_round memcached "$scenario" 16);" \
+    "warmcached $(per_round warmcached "$scenario" 16)"
 }
 
 rss_table() {
@@ -130,9 +133,10 @@ under load at a time; the other sits idle on CPU 0. "server CPU" is the server's
 over the run (warm-up included) divided by its wall time, so 100% means its core was saturated;
 "client CPU" is the same for warmcache-bench. When client CPU nears 100% the load generator, not
 the server, is the limit and the ratio is squeezed towards 1. A saturating run whose server CPU
-is well below 100% means other processes took CPU 0 meanwhile; "requests per server CPU-s"
-(requests/s divided by server CPU) is much less sensitive to that than requests/s, so it is the
-better figure to compare on this machine.
+is well below 100% means other processes took CPU 0 meanwhile: "other CPU" is the CPU time used
+by everything except the server under test and warmcache-bench (other people's jobs, hypervisor
+steal), in % of one core, over the same run. "Requests per server CPU-s" (requests/s divided by
+server CPU) is less sensitive to that interference than requests/s.
 MD
   else
     echo "Nothing is pinned (PIN=0): both servers and the load generator share both cores."

@@ -81,7 +81,7 @@ json_field() { grep -o "\"$2\":[^,}]*" "$1" | head -1 | cut -d: -f2 | tr -d '"';
 run_bench() {
   local name=$1 scenario=$2 round=$3
   shift 3
-  local json="$TMP/$name.$scenario.$round.json" rc=0 ticks0 ticks1 t0 t1
+  local json="$TMP/$name.$scenario.$round.json" rc=0 ticks0 ticks1 busy0 busy1 t0 t1
   # shellcheck disable=SC2207
   local cmd=($(client_pin) "$BENCH" --port "${PORT[$name]}" --connections "$CONNECTIONS"
              --threads 1 --label "$name" --json "$json" "$@")
@@ -90,36 +90,49 @@ run_bench() {
       sed -E 's/--port [0-9]+/--port <port>/; s/--label [^ ]+ --json [^ ]+ //')
   fi
   ticks0=$(cpu_ticks "${PID[$name]}")
+  busy0=$(machine_busy_ticks)
   t0=$(date +%s.%N)
   "${cmd[@]}" >"$TMP/$name.$scenario.$round.txt" 2>&1 || rc=$?
   t1=$(date +%s.%N)
+  busy1=$(machine_busy_ticks)
   ticks1=$(cpu_ticks "${PID[$name]}")
   if ((rc == 2)) || [ ! -s "$json" ]; then
     die "warmcache-bench failed against $name: $(tail -3 "$TMP/$name.$scenario.$round.txt")"
   fi
   ((rc == 0)) || FAILED_RUNS=$((FAILED_RUNS + 1))
-  local cpu_pct
-  cpu_pct=$(awk -v d="$((ticks1 - ticks0))" -v hz="$CLK_TCK" -v a="$t0" -v b="$t1" \
-    'BEGIN { printf "%.0f", 100 * d / hz / (b - a) }')
-  record_run "$name" "$scenario" "$round" "$json" "$rc" "$cpu_pct"
+  local cpu_pct busy_pct
+  cpu_pct=$(percent_of_core "$((ticks1 - ticks0))" "$t0" "$t1")
+  busy_pct=$(percent_of_core "$((busy1 - busy0))" "$t0" "$t1")
+  record_run "$name" "$scenario" "$round" "$json" "$rc" "$cpu_pct" "$busy_pct"
 }
 
+# percent_of_core TICKS T0 T1: CPU ticks over [T0, T1] as a percentage of one core.
+percent_of_core() {
+  awk -v d="$1" -v hz="$CLK_TCK" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", 100 * d / hz / (b - a) }'
+}
+
+# Busy ticks of all CPUs together (user nice system irq softirq steal), from /proc/stat.
+machine_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
 # Row: name scenario round rc req/s keys/s p50 p99 p99.9 hit_ratio errors server% client% JSON
-# req-per-server-CPU-s (the layout lib/report.sh reads).
+# req-per-server-CPU-s other% (the layout lib/report.sh reads). other%: CPU used by everything
+# but this server and warmcache-bench (other people's jobs, hypervisor steal), in % of one core.
 record_run() {
-  local name=$1 scenario=$2 round=$3 json=$4 rc=$5 server_pct=$6 f row=()
+  local name=$1 scenario=$2 round=$3 json=$4 rc=$5 server_pct=$6 busy_pct=$7 f row=()
   for f in requests_per_s keys_per_s p50_us p99_us p999_us hit_ratio errors; do
     row+=("$(json_field "$json" "$f")")
   done
   local client_pct
   client_pct=$(awk -v c="$(json_field "$json" client_cpu_s)" -v w="$(json_field "$json" wall_s)" \
     'BEGIN { printf "%.0f", (w > 0 ? 100 * c / w : 0) }')
-  local per_cpu
+  local per_cpu other_pct
   per_cpu=$(awk -v r="${row[0]}" -v p="$server_pct" 'BEGIN { printf "%.0f", (p > 0 ? r * 100 / p : 0) }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$round" "$rc" \
+  other_pct=$(awk -v b="$busy_pct" -v s="$server_pct" -v c="$client_pct" \
+    'BEGIN { o = b - s - c; printf "%.0f", (o > 0 ? o : 0) }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$round" "$rc" \
     "$(IFS=$'\t'; echo "${row[*]}")" "$server_pct" "$client_pct" "$(cat "$json")" "$per_cpu" \
-    >>"$RUNS"
+    "$other_pct" >>"$RUNS"
   echo "core.sh: $name $scenario round $round: ${row[0]} req/s, ${row[1]} keys/s," \
     "p50 ${row[2]} us, p99 ${row[3]} us, errors ${row[6]}, server CPU ${server_pct}%," \
-    "client CPU ${client_pct}%" >&2
+    "client CPU ${client_pct}%, other CPU ${other_pct}%" >&2
 }
