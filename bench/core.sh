@@ -11,6 +11,8 @@
 #   KEYS [100000]  VALUE_SIZE [100]     CONNECTIONS [50]  MULTIGET [16]   RSS_KEYS [1000000]
 #   SERVER_ARGS ["-t 2 -m 1024"] both servers    WARMCACHED_ARGS [] extra flags for warmcached
 #   PIN [1]: servers on CPU 0, load generator on CPU 1 (0: let the scheduler place everything)
+#   QUIET_MAX [25] QUIET_WAIT [10]: before each pair of runs wait up to QUIET_WAIT s for other
+#   processes to use under QUIET_MAX% of a core
 # Five short paired rounds rather than one long run per server: other jobs on this shared
 # machine come and go within seconds, and back-to-back runs of a pair see about the same
 # interference, so the median of per-pair ratios is steadier than a ratio of two long runs.
@@ -38,6 +40,8 @@ RSS_KEYS=${RSS_KEYS:-1000000}
 SERVER_ARGS=${SERVER_ARGS:-"-t 2 -m 1024"}
 WARMCACHED_ARGS=${WARMCACHED_ARGS:-}
 PIN=${PIN:-1}
+QUIET_MAX=${QUIET_MAX:-25}
+QUIET_WAIT=${QUIET_WAIT:-10}
 
 source "$HERE/lib/servers.sh"
 source "$HERE/lib/report.sh"
@@ -86,9 +90,11 @@ throughput_phase() {
     for name in "${order[@]}"; do
       run_bench "$name" load "$round" --mode load --keys "$KEYS" --value-size "$VALUE_SIZE"
     done
+    wait_for_quiet
     for name in "${order[@]}"; do
       run_bench "$name" mixed "$round" --mode mixed --ratio 90:10 "${COMMON_RUN_ARGS[@]}"
     done
+    wait_for_quiet
     for name in "${order[@]}"; do
       run_bench "$name" multiget "$round" --mode multiget --multiget "$MULTIGET" \
         "${COMMON_RUN_ARGS[@]}"
@@ -103,6 +109,7 @@ rss_phase() {
   start_server memcached_rss "$MEMCACHED"
   start_server warmcached_rss "$WARMCACHED" $WARMCACHED_ARGS
   local name
+  wait_for_quiet
   for name in memcached_rss warmcached_rss; do
     RSS_BEFORE[$name]=$(vm_rss_kib "${PID[$name]}")
     run_bench "$name" rss_load 0 --mode load --keys "$RSS_KEYS" --value-size "$VALUE_SIZE"

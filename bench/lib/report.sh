@@ -24,14 +24,29 @@ per_round() {
     "$RUNS"
 }
 
-# paired_ratios SCENARIO COLUMN: warmcached / memcached per round, one per line, round order.
-# Both runs of a round are adjacent in time, so a ratio cancels most machine-wide drift.
+# paired_ratios SCENARIO COLUMN [MAX_OTHER]: warmcached / memcached per round, one per line, in
+# round order. Both runs of a round are adjacent in time, so a ratio cancels most machine-wide
+# drift. With MAX_OTHER, only rounds where other CPU stayed below it in both runs.
 paired_ratios() {
-  awk -F'\t' -v s="$1" -v c="$2" '
-    $2 == s && $1 == "memcached" { mc[$3] = $c }
-    $2 == s && $1 == "warmcached" { wc[$3] = $c }
-    END { for (r = 1; r in mc; r++) if (r in wc && mc[r] + 0 != 0) printf "%.3f\n", wc[r] / mc[r] }' \
+  awk -F'\t' -v s="$1" -v c="$2" -v max="${3:-1e9}" '
+    $2 == s && $1 == "memcached" { mc[$3] = $c; ok_mc[$3] = $16 < max + 0 }
+    $2 == s && $1 == "warmcached" { wc[$3] = $c; ok_wc[$3] = $16 < max + 0 }
+    END { for (r = 1; r in mc; r++)
+            if (r in wc && mc[r] + 0 != 0 && ok_mc[r] && ok_wc[r]) printf "%.3f\n", wc[r] / mc[r] }' \
     "$RUNS"
+}
+
+# One line about the rounds the rest of the machine left alone.
+quiet_pairs_line() {
+  local scenario=$1 count
+  count=$(paired_ratios "$scenario" 5 "$QUIET_MAX" | wc -l)
+  if ((count == 0)); then
+    echo "- no round had other CPU below ${QUIET_MAX}% in both runs"
+    return
+  fi
+  echo "- rounds with other CPU below ${QUIET_MAX}% in both runs: $count of $ROUNDS; their median" \
+    "ratio of requests/s $(paired_ratios "$scenario" 5 "$QUIET_MAX" | median_of_lines)," \
+    "of requests per server CPU-s $(paired_ratios "$scenario" 15 "$QUIET_MAX" | median_of_lines)"
 }
 
 median_of_lines() {
@@ -78,6 +93,7 @@ throughput_table() {
     sed 's/,/, /g')"
   echo "- other CPU (% of one core): memcached $(per_round memcached "$scenario" 16);" \
     "warmcached $(per_round warmcached "$scenario" 16)"
+  quiet_pairs_line "$scenario"
 }
 
 rss_table() {
@@ -155,8 +171,10 @@ machine where the servers and the load generator compete for the same two cores,
 Both servers run in the same script run, under the same conditions, one after the other; each
 figure is the median of $ROUNDS round(s) of ${DURATION} s (after ${WARMUP} s of unmeasured
 warm-up). Every round starts fresh instances of both servers (two identical memcached processes
-can differ by several percent for their whole life), and the server that goes first alternates
-between rounds. Differences of a few percent are within the noise.
+can differ by several percent for their whole life), the server that goes first alternates
+between rounds, and before each pair of runs the script waits up to ${QUIET_WAIT} s for other
+processes to use less than ${QUIET_MAX}% of a core. Differences of a few percent are within the
+noise; so is much more in rounds where "other CPU" is high.
 
 $(machine_section)
 

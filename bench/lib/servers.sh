@@ -136,3 +136,23 @@ record_run() {
     "p50 ${row[2]} us, p99 ${row[3]} us, errors ${row[6]}, server CPU ${server_pct}%," \
     "client CPU ${client_pct}%, other CPU ${other_pct}%" >&2
 }
+
+# Before a pair of runs: waits (at most QUIET_WAIT s) until the rest of the machine uses less
+# than QUIET_MAX% of a core over one second, so that both runs of the pair start on a quiet
+# machine. Gives up quietly: the report shows the interference of every run anyway.
+wait_for_quiet() {
+  local deadline=$((SECONDS + QUIET_WAIT)) b0 b1 t0 t1 pct
+  while :; do
+    b0=$(machine_busy_ticks)
+    t0=$(date +%s.%N)
+    sleep 1
+    b1=$(machine_busy_ticks)
+    t1=$(date +%s.%N)
+    pct=$(percent_of_core "$((b1 - b0))" "$t0" "$t1")
+    ((pct < QUIET_MAX)) && return 0
+    if ((SECONDS >= deadline)); then
+      echo "core.sh: others still use ${pct}% of a core after ${QUIET_WAIT} s; going on" >&2
+      return 0
+    fi
+  done
+}

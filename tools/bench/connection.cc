@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <span>
 
@@ -51,7 +52,7 @@ Status Connection::Fill(int64_t now_ns) {
     } else {
       context_.codec->AppendSet(request_.key_ids.front(), &out_);
     }
-    pending_.push_back({request_.is_get, static_cast<uint32_t>(request_.key_ids.size()), now_ns});
+    pending_.push_back({request_.is_get, static_cast<uint32_t>(request_.key_ids.size()), NowNs()});
     pending_keys_.insert(pending_keys_.end(), request_.key_ids.begin(), request_.key_ids.end());
     if (context_.stats->first_issue_ns == 0) context_.stats->first_issue_ns = now_ns;
   }
@@ -93,6 +94,9 @@ Status Connection::OnReadable(int64_t now_ns) {
     return Errno("recv");
   }
   in_end_ += static_cast<size_t>(n);
+  // Stamp replies when their bytes arrive, not when epoll returned: the loop may have spent a
+  // while on other connections of the same batch in between.
+  now_ns = std::max(now_ns, NowNs());
   WC_RETURN_IF_ERROR(CompleteReplies(now_ns));
   return Fill(now_ns);
 }

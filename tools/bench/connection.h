@@ -41,7 +41,9 @@ class Connection {
 
   // Issues requests until `depth` are in flight or the source has nothing more, and writes.
   Status Fill(int64_t now_ns);
-  // Reads once, completes every whole reply, then refills.
+  // Reads once, completes every whole reply, then refills. Replies are timed from a clock
+  // read after the read, and requests from one read as they are queued; now_ns only decides
+  // whether the run is still issuing.
   Status OnReadable(int64_t now_ns);
   // Writes what is queued.
   Status OnWritable();
