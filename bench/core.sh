@@ -48,6 +48,7 @@ source "$HERE/lib/report.sh"
 
 main() {
   check_setup
+  TREE_STATE=$(tree_state)
   TMP=$(mktemp -d /tmp/warmcache-bench.XXXXXX)
   trap cleanup EXIT
   trap 'exit 130' INT TERM

@@ -113,6 +113,18 @@ rss_table() {
     "$(ratio "$(median warmcached_rss rss_load 5)" "$(median memcached_rss rss_load 5)")"
 }
 
+# The commit this run measured, and whether files other than the report differed from it.
+# Called before the report is written, since writing it would make the tree look modified.
+tree_state() {
+  local commit
+  commit=$(git rev-parse --short HEAD 2>/dev/null) || { echo unknown; return; }
+  if git status --porcelain --untracked-files=no 2>/dev/null | grep -qv " $OUT\$"; then
+    echo "$commit (with uncommitted changes)"
+  else
+    echo "$commit"
+  fi
+}
+
 binary_version() {
   local v
   v=$(timeout 2 "$1" -V 2>/dev/null | head -1) || true
@@ -129,7 +141,7 @@ machine_section() {
 - CPUs: $(nproc) (\`nproc\`), ${cpu:-unknown model}; RAM $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 - Kernel: $(uname -r); Debian $(cat /etc/debian_version 2>/dev/null || echo unknown)
 - memcached: $(binary_version "$MEMCACHED")
-- warmcached: $(binary_version "$WARMCACHED"), tree $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo " (with uncommitted changes)")
+- warmcached: $(binary_version "$WARMCACHED"), tree $TREE_STATE
 - Load generator: \`$BENCH\` (tools/bench), one epoll thread, closed loop, one request in
   flight per connection, every reply parsed and every value checked byte for byte.
 MD
