@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "tools/bench/bench_options.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <functional>
 #include <limits>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace warmcache::tools::bench {
 
@@ -19,7 +19,8 @@ Status ParseNumberIn(std::string_view text, T low, T high, T* out) {
   T value{};
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || ptr != text.data() + text.size() || value < low || value > high) {
-    return Status::InvalidArgument(fmt::format("'{}' is not a number in [{}, {}]", text, low, high));
+    return Status::InvalidArgument(
+        fmt::format("'{}' is not a number in [{}, {}]", text, low, high));
   }
   *out = value;
   return Status::Ok();
@@ -42,17 +43,24 @@ Setter Text(std::string BenchOptions::*field) {
 }
 
 Status SetMode(std::string_view text, BenchOptions* o) {
-  if (text == "load") o->mode = Mode::kLoad;
-  else if (text == "mixed") o->mode = Mode::kMixed;
-  else if (text == "multiget") o->mode = Mode::kMultiget;
-  else return Status::InvalidArgument(fmt::format("unknown mode '{}'", text));
+  if (text == "load")
+    o->mode = Mode::kLoad;
+  else if (text == "mixed")
+    o->mode = Mode::kMixed;
+  else if (text == "multiget")
+    o->mode = Mode::kMultiget;
+  else
+    return Status::InvalidArgument(fmt::format("unknown mode '{}'", text));
   return Status::Ok();
 }
 
 Status SetDistribution(std::string_view text, BenchOptions* o) {
-  if (text == "uniform") o->distribution = Distribution::kUniform;
-  else if (text == "zipf") o->distribution = Distribution::kZipf;
-  else return Status::InvalidArgument(fmt::format("unknown distribution '{}'", text));
+  if (text == "uniform")
+    o->distribution = Distribution::kUniform;
+  else if (text == "zipf")
+    o->distribution = Distribution::kZipf;
+  else
+    return Status::InvalidArgument(fmt::format("unknown distribution '{}'", text));
   return Status::Ok();
 }
 
@@ -82,7 +90,8 @@ const std::vector<Flag>& Flags() {
       {"port", "server TCP port [11211]", Number<uint16_t>(&BenchOptions::port, 1, 65535)},
       {"mode", "load | mixed | multiget [mixed]", SetMode},
       {"connections", "TCP connections [50]", Number(&BenchOptions::connections, 1, 10000)},
-      {"threads", "client threads, one epoll loop each [1]", Number(&BenchOptions::threads, 1, 256)},
+      {"threads", "client threads, one epoll loop each [1]",
+       Number(&BenchOptions::threads, 1, 256)},
       {"depth", "requests in flight per connection [1]", Number(&BenchOptions::depth, 1, 1024)},
       {"load-depth", "requests in flight per connection when loading [32]",
        Number(&BenchOptions::load_depth, 1, 1024)},
@@ -90,18 +99,23 @@ const std::vector<Flag>& Flags() {
       {"value-size", "value bytes [100]", Number<uint32_t>(&BenchOptions::value_size, 0, 1u << 30)},
       {"ratio", "get:set mix, e.g. 90:10, or a get percentage [90:10]", SetRatio},
       {"distribution", "uniform | zipf [uniform]", SetDistribution},
-      {"zipf-theta", "zipf exponent in (0,1) [0.99]", Number(&BenchOptions::zipf_theta, 0.01, 0.999)},
-      {"multiget", "keys per get in multiget mode [16]", Number(&BenchOptions::multiget_keys, 1, 1000)},
+      {"zipf-theta", "zipf exponent in (0,1) [0.99]",
+       Number(&BenchOptions::zipf_theta, 0.01, 0.999)},
+      {"multiget", "keys per get in multiget mode [16]",
+       Number(&BenchOptions::multiget_keys, 1, 1000)},
       {"duration", "measured seconds [10]", Number(&BenchOptions::duration_s, 0.1, kDay)},
       {"warmup", "unmeasured seconds first [2]", Number(&BenchOptions::warmup_s, 0.0, kDay)},
-      {"max-time", "load mode time limit, seconds [120]", Number(&BenchOptions::max_time_s, 0.1, kDay)},
-      {"drain", "seconds to wait for replies at the end [5]", Number(&BenchOptions::drain_s, 0.0, 600.0)},
+      {"max-time", "load mode time limit, seconds [120]",
+       Number(&BenchOptions::max_time_s, 0.1, kDay)},
+      {"drain", "seconds to wait for replies at the end [5]",
+       Number(&BenchOptions::drain_s, 0.0, 600.0)},
       {"max-requests", "stop after this many requests, 0 = no limit [0]",
        Number<uint64_t>(&BenchOptions::max_requests, 0, std::numeric_limits<uint64_t>::max())},
       {"key-prefix", "key prefix [wcb:]", Text(&BenchOptions::key_prefix)},
       {"seed", "random seed [1]", Number<uint64_t>(&BenchOptions::seed, 0, UINT64_MAX)},
       {"label", "name copied into the JSON line", Text(&BenchOptions::label)},
-      {"json", "append the JSON line to this file instead of stdout", Text(&BenchOptions::json_path)},
+      {"json", "append the JSON line to this file instead of stdout",
+       Text(&BenchOptions::json_path)},
   };
   return kFlags;
 }
@@ -156,9 +170,12 @@ std::string UsageText() {
 
 const char* ModeName(Mode mode) {
   switch (mode) {
-    case Mode::kLoad: return "load";
-    case Mode::kMixed: return "mixed";
-    case Mode::kMultiget: return "multiget";
+    case Mode::kLoad:
+      return "load";
+    case Mode::kMixed:
+      return "mixed";
+    case Mode::kMultiget:
+      return "multiget";
   }
   return "?";
 }

@@ -2,14 +2,13 @@
 #include "tools/bench/bench_runner.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <memory>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "tools/bench/key_chooser.h"
 #include "tools/bench/request_codec.h"

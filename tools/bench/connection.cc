@@ -2,16 +2,15 @@
 #include "tools/bench/connection.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <span>
-
-#include <fmt/format.h>
 
 namespace warmcache::tools::bench {
 

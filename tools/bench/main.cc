@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // warmcache-bench: closed-loop memcached text-protocol load generator. See --help.
 // Exit status: 0 all replies verified, 1 errors or incomplete load, 2 bad usage or no server.
-#include <cstdio>
-
 #include <fmt/format.h>
+
+#include <cstdio>
 
 #include "tools/bench/bench_options.h"
 #include "tools/bench/bench_runner.h"

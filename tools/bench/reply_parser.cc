@@ -66,9 +66,12 @@ bool ParseTerminalLine(std::string_view line, ExpectedReply expected, Reply* rep
     bool storage;
   };
   static constexpr Word kWords[] = {
-      {"END", ReplyKind::kEnd, false},          {"STORED", ReplyKind::kStored, true},
-      {"NOT_STORED", ReplyKind::kNotStored, true}, {"EXISTS", ReplyKind::kExists, true},
-      {"NOT_FOUND", ReplyKind::kNotFound, true}, {"ERROR", ReplyKind::kError, false},
+      {"END", ReplyKind::kEnd, false},
+      {"STORED", ReplyKind::kStored, true},
+      {"NOT_STORED", ReplyKind::kNotStored, true},
+      {"EXISTS", ReplyKind::kExists, true},
+      {"NOT_FOUND", ReplyKind::kNotFound, true},
+      {"ERROR", ReplyKind::kError, false},
   };
   for (const Word& word : kWords) {
     if (line != word.text) continue;
@@ -77,8 +80,9 @@ bool ParseTerminalLine(std::string_view line, ExpectedReply expected, Reply* rep
     reply->kind = word.kind;
     return true;
   }
-  for (auto [prefix, kind] : {std::pair{std::string_view("CLIENT_ERROR"), ReplyKind::kClientError},
-                              std::pair{std::string_view("SERVER_ERROR"), ReplyKind::kServerError}}) {
+  for (auto [prefix, kind] :
+       {std::pair{std::string_view("CLIENT_ERROR"), ReplyKind::kClientError},
+        std::pair{std::string_view("SERVER_ERROR"), ReplyKind::kServerError}}) {
     if (line.starts_with(prefix) && (line.size() == prefix.size() || line[prefix.size()] == ' ')) {
       reply->kind = kind;
       reply->message = line.substr(std::min(line.size(), prefix.size() + 1));

@@ -16,7 +16,7 @@ enum class ExpectedReply { kRetrieval, kStorage };
 enum class ParseStatus { kOk, kNeedMore, kMalformed };
 
 enum class ReplyKind {
-  kEnd,          // get reply: zero or more VALUE blocks then END
+  kEnd,  // get reply: zero or more VALUE blocks then END
   kStored,
   kNotStored,
   kExists,

@@ -10,9 +10,9 @@ RequestSource::RequestSource(const BenchOptions* options, const KeyChooser* choo
 bool RequestSource::Next(int64_t now_ns, Request* request) {
   if (exhausted_) return false;
   const bool time_up = now_ns >= schedule_->measure_end_ns;
-  const bool count_up = options_->max_requests != 0 &&
-                        shared_->issued.fetch_add(1, std::memory_order_relaxed) >=
-                            options_->max_requests;
+  const bool count_up =
+      options_->max_requests != 0 &&
+      shared_->issued.fetch_add(1, std::memory_order_relaxed) >= options_->max_requests;
   if (time_up || count_up) {
     exhausted_ = true;
     return false;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "tools/bench/worker.h"
 
+#include <fmt/format.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -8,13 +9,11 @@
 #include <cerrno>
 #include <cstring>
 
-#include <fmt/format.h>
-
 namespace warmcache::tools::bench {
 
 namespace {
 constexpr int kMaxEvents = 256;
-constexpr int kPollMs = 5;  // how late the loop may notice the end of the window
+constexpr int kPollMs = 5;             // how late the loop may notice the end of the window
 std::atomic<bool> warned_once{false};  // the first connection failure is printed, the rest counted
 }  // namespace
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "tools/bench/histogram.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <random>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace warmcache::tools::bench {
 namespace {
@@ -43,7 +43,8 @@ TEST(HistogramTest, BucketsTileTheWholeRange) {
 TEST(HistogramTest, RelativeErrorBelowOnePercent) {
   for (uint64_t v : {129ull, 1000ull, 123456ull, 987654321ull, 1ull << 40, (1ull << 50) + 12345}) {
     const size_t i = Histogram::BucketIndex(v);
-    const double width = static_cast<double>(Histogram::BucketHighest(i) - Histogram::BucketLowest(i));
+    const double width =
+        static_cast<double>(Histogram::BucketHighest(i) - Histogram::BucketLowest(i));
     EXPECT_LE(width / static_cast<double>(v), 1.0 / 128) << v;
   }
 }

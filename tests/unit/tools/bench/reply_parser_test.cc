@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "tools/bench/reply_parser.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace warmcache::tools::bench {
 namespace {
@@ -66,8 +66,8 @@ TEST_F(ReplyParserTest, NeedTotalPointsPastTheValue) {
 
 TEST_F(ReplyParserTest, StorageReplies) {
   const std::pair<const char*, ReplyKind> cases[] = {
-      {"STORED\r\n", ReplyKind::kStored},       {"NOT_STORED\r\n", ReplyKind::kNotStored},
-      {"EXISTS\r\n", ReplyKind::kExists},       {"NOT_FOUND\r\n", ReplyKind::kNotFound},
+      {"STORED\r\n", ReplyKind::kStored}, {"NOT_STORED\r\n", ReplyKind::kNotStored},
+      {"EXISTS\r\n", ReplyKind::kExists}, {"NOT_FOUND\r\n", ReplyKind::kNotFound},
       {"ERROR\r\n", ReplyKind::kError},
   };
   for (const auto& [wire, kind] : cases) {
@@ -85,8 +85,8 @@ TEST_F(ReplyParserTest, StorageReplySplitAtEveryByte) {
 }
 
 TEST_F(ReplyParserTest, ErrorLinesCarryTheirMessage) {
-  ASSERT_EQ(ParseStatus::kOk, Parse("SERVER_ERROR out of memory storing object\r\n",
-                                    ExpectedReply::kStorage));
+  ASSERT_EQ(ParseStatus::kOk,
+            Parse("SERVER_ERROR out of memory storing object\r\n", ExpectedReply::kStorage));
   EXPECT_EQ(ReplyKind::kServerError, reply().kind);
   EXPECT_EQ("out of memory storing object", reply().message);
   ASSERT_EQ(ParseStatus::kOk, Parse("VALUE a 0 1\r\nx\r\nCLIENT_ERROR bad data chunk\r\n"));
@@ -102,14 +102,14 @@ TEST_F(ReplyParserTest, ReplyForTheWrongCommandIsMalformed) {
 
 TEST_F(ReplyParserTest, BrokenRepliesAreMalformed) {
   const char* cases[] = {
-      "END\n",                       // bare LF
-      "\r\n",                        // empty line
+      "END\n",  // bare LF
+      "\r\n",   // empty line
       "VALUES a 0 1\r\nx\r\nEND\r\n",
-      "VALUE a 0\r\nEND\r\n",        // no length
-      "VALUE a x 1\r\nx\r\nEND\r\n", // flags not a number
+      "VALUE a 0\r\nEND\r\n",         // no length
+      "VALUE a x 1\r\nx\r\nEND\r\n",  // flags not a number
       "VALUE a 0 -1\r\nEND\r\n",
       "VALUE a 0 1 2 3\r\nx\r\nEND\r\n",
-      "VALUE a 0 99999999999\r\n",   // larger than kMaxValueBytes
+      "VALUE a 0 99999999999\r\n",      // larger than kMaxValueBytes
       "VALUE a 0 2\r\nxyz\r\nEND\r\n",  // data longer than announced
       "ENDX\r\n",
   };
