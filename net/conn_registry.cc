@@ -8,12 +8,18 @@ namespace warmcache::net {
 
 const char* ConnStateName(ConnState state) {
   switch (state) {
-    case ConnState::kListening: return "conn_listening";
-    case ConnState::kWaiting: return "conn_waiting";
-    case ConnState::kParseCmd: return "conn_parse_cmd";
-    case ConnState::kRead: return "conn_nread";
-    case ConnState::kWrite: return "conn_mwrite";
-    case ConnState::kClosing: return "conn_closing";
+    case ConnState::kListening:
+      return "conn_listening";
+    case ConnState::kWaiting:
+      return "conn_waiting";
+    case ConnState::kParseCmd:
+      return "conn_parse_cmd";
+    case ConnState::kRead:
+      return "conn_nread";
+    case ConnState::kWrite:
+      return "conn_mwrite";
+    case ConnState::kClosing:
+      return "conn_closing";
   }
   return "conn_unknown";
 }

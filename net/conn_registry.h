@@ -17,8 +17,8 @@ const char* ConnStateName(ConnState state);
 // What `stats conns` shows of one socket. Written by the socket's loop thread only.
 struct ConnInfo {
   int fd = -1;
-  std::string addr;         // "tcp:127.0.0.1:4242" / "unix:/path"
-  std::string listen_addr;  // empty for listeners
+  std::string addr;                       // "tcp:127.0.0.1:4242" / "unix:/path"
+  std::string listen_addr;                // empty for listeners
   std::atomic<int64_t> last_cmd_time{0};  // unix seconds
   std::atomic<ConnState> state{ConnState::kWaiting};
 };

@@ -89,8 +89,7 @@ void Connection::Process() {
     result = handler_->OnInput(input_.data());
     input_.Consume(result.consumed);
     if (result.consumed > 0) {
-      info_.last_cmd_time.store(worker_->context().clock->NowSeconds(),
-                                std::memory_order_relaxed);
+      info_.last_cmd_time.store(worker_->context().clock->NowSeconds(), std::memory_order_relaxed);
     }
     // During shutdown everything already received is answered, budget or not.
   } while (shutting_down_ && result.action == InputAction::kYield);

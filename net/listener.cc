@@ -105,7 +105,8 @@ Result<std::vector<std::unique_ptr<Listener>>> Listener::Open(Loop* loop, const 
   const char* host = spec.host.empty() ? nullptr : spec.host.c_str();
   const int gai = getaddrinfo(host, port.c_str(), &hints, &res);
   const std::string where = (spec.host.empty() ? "*" : spec.host) + ":" + port;
-  if (gai != 0) return Status::InvalidArgument("cannot resolve " + where + ": " + gai_strerror(gai));
+  if (gai != 0)
+    return Status::InvalidArgument("cannot resolve " + where + ": " + gai_strerror(gai));
   Status failure;
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     Result<int> fd = BindTcp(ai, backlog);

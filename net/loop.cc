@@ -65,9 +65,7 @@ void Loop::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Loop::OnWake(uv_async_t* async) noexcept {
-  static_cast<Loop*>(async->data)->Drain();
-}
+void Loop::OnWake(uv_async_t* async) noexcept { static_cast<Loop*>(async->data)->Drain(); }
 
 void Loop::Drain() {
   std::vector<std::function<void()>> tasks;

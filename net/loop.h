@@ -46,7 +46,7 @@ class Loop {
   uv_async_t wake_;
   std::mutex mu_;
   std::vector<std::function<void()>> pending_;  // guarded by mu_
-  bool stopping_ = false;                        // guarded by mu_
+  bool stopping_ = false;                       // guarded by mu_
   std::function<void()> stop_hook_;
   std::thread thread_;
   std::thread::id thread_id_;

@@ -25,12 +25,12 @@ void Worker::Start() {
 }
 
 void Worker::Adopt(int fd, bool is_unix, std::string peer, std::string listen_addr) {
-  const bool posted = loop_.Post([this, fd, is_unix, peer = std::move(peer),
-                                  listen_addr = std::move(listen_addr)]() mutable {
-    auto* conn = new Connection(this, fd, is_unix, std::move(peer), std::move(listen_addr));
-    connections_.insert(conn);
-    if (stopping_ || !conn->Open(factory_(*conn))) conn->Close();
-  });
+  const bool posted = loop_.Post(
+      [this, fd, is_unix, peer = std::move(peer), listen_addr = std::move(listen_addr)]() mutable {
+        auto* conn = new Connection(this, fd, is_unix, std::move(peer), std::move(listen_addr));
+        connections_.insert(conn);
+        if (stopping_ || !conn->Open(factory_(*conn))) conn->Close();
+      });
   if (!posted) {
     ::close(fd);
     context_.open_connections->fetch_sub(1, std::memory_order_relaxed);

@@ -25,8 +25,8 @@ struct WorkerOptions {
 };
 
 struct WorkerContext {
-  const Clock* clock = nullptr;         // not owned
-  ConnRegistry* registry = nullptr;     // not owned
+  const Clock* clock = nullptr;                  // not owned
+  ConnRegistry* registry = nullptr;              // not owned
   std::atomic<int>* open_connections = nullptr;  // not owned; decremented on close
 };
 

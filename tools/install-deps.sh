@@ -1,27 +1,33 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Installs, from Debian 12's archive, everything warmcache needs to build, test and benchmark.
-# Safe to re-run: apt-get skips what is already there.
+# Installs, from Debian 12's archive, what warmcache needs.
+#   tools/install-deps.sh          build + test + benchmark dependencies
+#   tools/install-deps.sh --build  only what building and running warmcached needs
+# Safe to re-run: nothing is installed twice, and apt is not touched when all is present.
 set -euo pipefail
 
-packages=(
-  # build
-  build-essential cmake pkg-config git
-  # libraries
-  libuv1-dev librocksdb-dev libzstd-dev libspdlog-dev libfmt-dev libxxhash-dev libgtest-dev libgmock-dev
-  # tests and benchmarks: the oracle and third-party clients
+build=(
+  build-essential cmake pkg-config
+  libuv1-dev librocksdb-dev libzstd-dev libspdlog-dev libfmt-dev libxxhash-dev
+  libgtest-dev libgmock-dev
+)
+# Tests and benchmarks talk to the real thing: Debian's memcached as the oracle, and real
+# third-party clients.
+test=(
   memcached libmemcached-tools python3 python3-pymemcache netcat-openbsd procps
 )
+
+packages=("${build[@]}")
+if [ "${1:-}" != "--build" ]; then packages+=("${test[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ((${#missing[@]} == 0)); then
-  exit 0
-fi
+((${#missing[@]} == 0)) && exit 0
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "installing: ${missing[*]}"
 $sudo apt-get update
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"

@@ -64,7 +64,8 @@ Status DropPrivileges(const Settings& s) {
     return Status::Ok();
   }
   const passwd* pw = getpwnam(s.user.c_str());
-  if (pw == nullptr) return Status::InvalidArgument("can't find the user " + s.user + " to switch to");
+  if (pw == nullptr)
+    return Status::InvalidArgument("can't find the user " + s.user + " to switch to");
   if (pw->pw_uid == 0) return Status::Ok();
   if (setgroups(0, nullptr) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
     return Status::InvalidArgument("failed to assume identity of user " + s.user);
@@ -130,10 +131,11 @@ int main(int argc, char** argv) {
   if (!settings.pid_file.empty()) std::ofstream(settings.pid_file) << getpid() << "\n";
   std::string listeners;
   for (const std::string& name : server.ListenerNames()) listeners += " " + name;
-  spdlog::info("warmcached {} (memcached 1.6.18 protocol) listening on{}; {} threads, -m {}, "
-               "max item {} bytes, max {} connections",
-               WARMCACHE_VERSION, listeners, settings.threads, Megabytes(settings.memory_limit),
-               settings.item_size_max, settings.max_connections);
+  spdlog::info(
+      "warmcached {} (memcached 1.6.18 protocol) listening on{}; {} threads, -m {}, "
+      "max item {} bytes, max {} connections",
+      WARMCACHE_VERSION, listeners, settings.threads, Megabytes(settings.memory_limit),
+      settings.item_size_max, settings.max_connections);
   server.Run();
   if (!settings.pid_file.empty()) unlink(settings.pid_file.c_str());
   return 0;

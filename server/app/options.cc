@@ -116,10 +116,16 @@ Status ApplyOption(int opt, const char* value, ParsedOptions* parsed) {
       s.unix_mask = static_cast<int>(mask);
       return Status::Ok();
     }
-    case 'A': s.shutdown_enabled = true; return Status::Ok();
-    case 'Z': return Usage("TLS (-Z) is not supported by this warmcached build");
-    case 'p': return IntOption("-p", value, -1, 65535, &s.port);
-    case 's': s.unix_socket = value; return Status::Ok();
+    case 'A':
+      s.shutdown_enabled = true;
+      return Status::Ok();
+    case 'Z':
+      return Usage("TLS (-Z) is not supported by this warmcached build");
+    case 'p':
+      return IntOption("-p", value, -1, 65535, &s.port);
+    case 's':
+      s.unix_socket = value;
+      return Status::Ok();
     case 'U':
       WC_RETURN_IF_ERROR(IntOption("-U", value, -1, 65535, &s.udp_port));
       if (s.udp_port != 0) s.ignored.push_back("-U: the UDP protocol is not served; TCP only");
@@ -132,25 +138,45 @@ Status ApplyOption(int opt, const char* value, ParsedOptions* parsed) {
       s.memory_limit = static_cast<size_t>(mb) << 20;
       return Status::Ok();
     }
-    case 'M': s.evictions = false; return Status::Ok();
+    case 'M':
+      s.evictions = false;
+      return Status::Ok();
     case 'c':
       WC_RETURN_IF_ERROR(IntOption("-c", value, INT_MIN, INT_MAX, &s.max_connections));
       if (s.max_connections <= 0) return Usage("Maximum connections must be greater than 0");
       return Status::Ok();
-    case 'k': s.lock_memory = true; return Status::Ok();
-    case 'h': parsed->action = ParseAction::kPrintHelp; return Status::Ok();
-    case 'i': parsed->action = ParseAction::kPrintLicense; return Status::Ok();
-    case 'V': parsed->action = ParseAction::kPrintVersion; return Status::Ok();
-    case 'r': s.coredumps = true; return Status::Ok();
+    case 'k':
+      s.lock_memory = true;
+      return Status::Ok();
+    case 'h':
+      parsed->action = ParseAction::kPrintHelp;
+      return Status::Ok();
+    case 'i':
+      parsed->action = ParseAction::kPrintLicense;
+      return Status::Ok();
+    case 'V':
+      parsed->action = ParseAction::kPrintVersion;
+      return Status::Ok();
+    case 'r':
+      s.coredumps = true;
+      return Status::Ok();
     case 'v':
       // -vv is two -v; --verbose=N sets the level.
       if (value != nullptr) return IntOption("--verbose", value, 0, 3, &s.verbose);
       s.verbose++;
       return Status::Ok();
-    case 'd': s.daemonize = true; return Status::Ok();
-    case 'l': s.listen.push_back(value); return Status::Ok();
-    case 'u': s.user = value; return Status::Ok();
-    case 'P': s.pid_file = value; return Status::Ok();
+    case 'd':
+      s.daemonize = true;
+      return Status::Ok();
+    case 'l':
+      s.listen.push_back(value);
+      return Status::Ok();
+    case 'u':
+      s.user = value;
+      return Status::Ok();
+    case 'P':
+      s.pid_file = value;
+      return Status::Ok();
     case 'f': {
       char* end = nullptr;
       s.growth_factor = std::strtod(value, &end);
@@ -180,10 +206,14 @@ Status ApplyOption(int opt, const char* value, ParsedOptions* parsed) {
       return Status::Ok();
     case 'R':
       WC_RETURN_IF_ERROR(IntOption("-R", value, INT_MIN, INT_MAX, &s.reqs_per_event));
-      if (s.reqs_per_event <= 0) return Usage("Number of requests per event must be greater than 0");
+      if (s.reqs_per_event <= 0)
+        return Usage("Number of requests per event must be greater than 0");
       return Status::Ok();
-    case 'C': s.use_cas = false; return Status::Ok();
-    case 'b': return IntOption("-b", value, 1, INT_MAX, &s.backlog);
+    case 'C':
+      s.use_cas = false;
+      return Status::Ok();
+    case 'b':
+      return IntOption("-b", value, 1, INT_MAX, &s.backlog);
     case 'B': {
       const std::string proto = value;
       if (proto != "auto" && proto != "binary" && proto != "ascii") {
@@ -194,21 +224,33 @@ Status ApplyOption(int opt, const char* value, ParsedOptions* parsed) {
       s.protocol = proto;
       return Status::Ok();
     }
-    case 'I': return ItemSizeOption(value, &s.item_size_max);
-    case 'S': return Usage("SASL (-S) is not supported by this warmcached build");
-    case 'F': s.flush_enabled = false; return Status::Ok();
-    case 'X': s.dump_enabled = false; return Status::Ok();
-    case 'W': s.watch_enabled = false; return Status::Ok();
-    case 'Y': return Usage("ascii authentication (-Y) is not supported by this warmcached build");
+    case 'I':
+      return ItemSizeOption(value, &s.item_size_max);
+    case 'S':
+      return Usage("SASL (-S) is not supported by this warmcached build");
+    case 'F':
+      s.flush_enabled = false;
+      return Status::Ok();
+    case 'X':
+      s.dump_enabled = false;
+      return Status::Ok();
+    case 'W':
+      s.watch_enabled = false;
+      return Status::Ok();
+    case 'Y':
+      return Usage("ascii authentication (-Y) is not supported by this warmcached build");
     case 'e':
       s.ignored.push_back("-e: warm restarts need no memory file; warmcache persists to disk");
       return Status::Ok();
     case 'N':
       s.ignored.push_back("-N: NAPI-id thread selection is not used");
       return Status::Ok();
-    case 'o': return ApplySuboptions(value, &s);
-    case 1000: return Status::Ok();  // --config: read before the command line
-    default: return Usage("unknown option; see warmcached -h");
+    case 'o':
+      return ApplySuboptions(value, &s);
+    case 1000:
+      return Status::Ok();  // --config: read before the command line
+    default:
+      return Usage("unknown option; see warmcached -h");
   }
 }
 
@@ -286,8 +328,8 @@ Result<ParsedOptions> ParseOptions(const std::vector<std::string>& args) {
                                 kLongOptions, nullptr);
     if (opt == -1) break;
     if (opt == '?' || opt == ':') {
-      const std::string bad = optopt ? std::string("-") + static_cast<char>(optopt)
-                                     : std::string(argv[optind - 1]);
+      const std::string bad =
+          optopt ? std::string("-") + static_cast<char>(optopt) : std::string(argv[optind - 1]);
       return Usage(opt == ':' || (optopt && std::strchr(kShortOptions, optopt))
                        ? "option " + bad + " requires an argument"
                        : "invalid option " + bad + "; see warmcached -h");

@@ -133,6 +133,7 @@ Status Server::OpenListeners() {
 
 Status Server::Start() {
   WC_RETURN_IF_ERROR(OpenListeners());
+  total_connections_.store(listeners_.size(), std::memory_order_relaxed);  // as memcached counts
   WritePortFile();
   net::WorkerContext context;
   context.clock = clock_;
@@ -219,8 +220,9 @@ void Server::CrawlerMain() {
 }
 
 void Server::SetVerbosity(uint32_t level) {
-  spdlog::set_level(level == 0 ? spdlog::level::info
-                               : level == 1 ? spdlog::level::debug : spdlog::level::trace);
+  spdlog::set_level(level == 0   ? spdlog::level::info
+                    : level == 1 ? spdlog::level::debug
+                                 : spdlog::level::trace);
 }
 
 void Server::SetMemoryLimitMb(uint32_t megabytes) {
@@ -245,8 +247,7 @@ void Server::WritePortFile() const {
     std::ofstream out(temp, std::ios::trunc);
     for (const auto& listener : listeners_) {
       if (listener->is_unix()) continue;
-      out << "TCP " << (listener->is_ipv6() ? "INET6" : "INET") << ": " << listener->port()
-          << "\n";
+      out << "TCP " << (listener->is_ipv6() ? "INET6" : "INET") << ": " << listener->port() << "\n";
     }
   }
   if (std::rename(temp.c_str(), path) != 0) spdlog::warn("cannot write port file {}", path);

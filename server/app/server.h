@@ -68,6 +68,7 @@ class Server final : public session::ServerControl {
   void WriteSlabsStats(std::string& out);
   void WriteConnsStats(std::string& out) const;
   std::string StatsDetail(const std::string_view* args, int nargs);
+  void ResetStats();
 
   const Settings settings_;
   const Clock* clock_;  // not owned

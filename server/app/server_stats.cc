@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The `stats` family, with memcached's names and order so dashboards and tools keep working.
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
-
-#include <fmt/format.h>
 
 #include "server/app/server.h"
 #include "server/protocol/replies.h"
@@ -41,10 +40,7 @@ std::string Server::StatsReply(const std::string_view* args, int nargs) {
   if (nargs == 0) {
     WriteGeneralStats(out);
   } else if (sub == "reset") {
-    StatsSnapshot now;
-    for (const auto& worker : workers_) now.Add(worker->stats());
-    std::lock_guard lock(stats_mu_);
-    stats_baseline_ = now;
+    ResetStats();
     return std::string(protocol::reply::kReset);
   } else if (sub == "detail") {
     return StatsDetail(args, nargs);
@@ -67,6 +63,22 @@ std::string Server::StatsReply(const std::string_view* args, int nargs) {
   }
   out.append(protocol::reply::kEnd);
   return out;
+}
+
+// What memcached's `stats reset` clears: request counters, cumulative tier counters, connection
+// totals and per-prefix stats. Gauges (curr_items, bytes, curr_connections) are kept.
+void Server::ResetStats() {
+  StatsSnapshot now;
+  for (const auto& worker : workers_) now.Add(worker->stats());
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_baseline_ = now;
+  }
+  memory_.ResetStats();
+  prefix_stats_.Clear();
+  total_connections_.store(0, std::memory_order_relaxed);
+  rejected_connections_.store(0, std::memory_order_relaxed);
+  crawler_passes_.store(0, std::memory_order_relaxed);
 }
 
 std::string Server::StatsDetail(const std::string_view* args, int nargs) {
@@ -104,7 +116,7 @@ void Server::WriteGeneralStats(std::string& out) {
   AppendStat(out, "rusage_system", Seconds(usage.ru_stime));
   AppendStat(out, "max_connections", static_cast<uint64_t>(settings_.max_connections));
   AppendStat(out, "curr_connections", conns);
-  AppendStat(out, "total_connections", total_connections_.load() + listeners);
+  AppendStat(out, "total_connections", total_connections_.load());
   AppendStat(out, "rejected_connections", rejected_connections_.load());
   AppendStat(out, "connection_structures", conns + listeners);
   AppendStat(out, "response_obj_oom", uint64_t{0});
@@ -161,9 +173,9 @@ void Server::WriteGeneralStats(std::string& out) {
   AppendStat(out, "lru_crawler_starts", crawler_passes_.load());
   AppendStat(out, "lru_maintainer_juggles", uint64_t{0});
   AppendStat(out, "malloc_fails", m.malloc_fails);
-  for (const char* name : {"log_worker_dropped", "log_worker_written", "log_watcher_skipped",
-                           "log_watcher_sent", "log_watchers", "unexpected_napi_ids",
-                           "round_robin_fallback"}) {
+  for (const char* name :
+       {"log_worker_dropped", "log_worker_written", "log_watcher_skipped", "log_watcher_sent",
+        "log_watchers", "unexpected_napi_ids", "round_robin_fallback"}) {
     AppendStat(out, name, uint64_t{0});
   }
   AppendStat(out, "bytes", m.bytes);
@@ -227,6 +239,8 @@ void Server::WriteSettingsStats(std::string& out) const {
   AppendStat(out, "hashpower_init", static_cast<uint64_t>(s.hashpower));
   AppendStat(out, "slab_reassign", "no");
   AppendStat(out, "slab_automove", uint64_t{0});
+  AppendStat(out, "slab_automove_ratio", "0.80");
+  AppendStat(out, "slab_automove_window", uint64_t{30});
   AppendStat(out, "slab_chunk_max", static_cast<uint64_t>(s.slab_chunk_max));
   AppendStat(out, "lru_crawler", YesNo(s.lru_crawler));
   AppendStat(out, "lru_crawler_sleep", static_cast<uint64_t>(s.lru_crawler_sleep));
@@ -237,9 +251,44 @@ void Server::WriteSettingsStats(std::string& out) const {
   AppendStat(out, "hash_algorithm", "xxh3");
   AppendStat(out, "lru_maintainer_thread", "no");
   AppendStat(out, "lru_segmented", "yes");
+  // memcached's LRU-maintainer, log and extstore settings: reported at memcached's defaults so
+  // tools that read them find them; they shape nothing here (docs/compatibility.md).
+  AppendStat(out, "hot_lru_pct", uint64_t{20});
+  AppendStat(out, "warm_lru_pct", uint64_t{40});
+  AppendStat(out, "hot_max_factor", "0.20");
+  AppendStat(out, "warm_max_factor", "2.00");
+  AppendStat(out, "temp_lru", "no");
+  AppendStat(out, "temporary_ttl", uint64_t{61});
   AppendStat(out, "idle_timeout", static_cast<uint64_t>(s.idle_timeout));
+  AppendStat(out, "watcher_logbuf_size", uint64_t{262144});
+  AppendStat(out, "worker_logbuf_size", uint64_t{65536});
+  AppendStat(out, "read_buf_mem_limit", uint64_t{0});
   AppendStat(out, "track_sizes", "no");
+  AppendStat(out, "inline_ascii_response", "no");
+  AppendStat(out, "ext_item_size", uint64_t{512});
+  AppendStat(out, "ext_item_age", uint64_t{4294967295u});
+  AppendStat(out, "ext_low_ttl", uint64_t{0});
+  AppendStat(out, "ext_recache_rate", uint64_t{2000});
+  AppendStat(out, "ext_wbuf_size", uint64_t{4194304});
+  AppendStat(out, "ext_compact_under", uint64_t{0});
+  AppendStat(out, "ext_drop_under", uint64_t{0});
+  AppendStat(out, "ext_max_sleep", uint64_t{1000000});
+  AppendStat(out, "ext_max_frag", "0.80");
+  AppendStat(out, "slab_automove_freeratio", "0.010");
+  AppendStat(out, "ext_drop_unread", "no");
   AppendStat(out, "ssl_enabled", "no");
+  AppendStat(out, "ssl_chain_cert", "(null)");
+  AppendStat(out, "ssl_key", "(null)");
+  AppendStat(out, "ssl_verify_mode", uint64_t{0});
+  AppendStat(out, "ssl_keyformat", uint64_t{1});
+  AppendStat(out, "ssl_ciphers", "NULL");
+  AppendStat(out, "ssl_ca_cert", "NULL");
+  AppendStat(out, "ssl_wbuf_size", uint64_t{16384});
+  AppendStat(out, "ssl_session_cache", "no");
+  AppendStat(out, "ssl_kernel_tls", "no");
+  AppendStat(out, "ssl_min_version", "tlsv1.2");
+  AppendStat(out, "num_napi_ids", "(null)");
+  AppendStat(out, "memory_file", "(null)");
 }
 
 void Server::WriteItemsStats(std::string& out) const {

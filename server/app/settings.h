@@ -11,46 +11,46 @@ namespace warmcache::app {
 
 struct Settings {
   // Network
-  int port = 11211;                  // -p; 0 = no TCP; -1 = an ephemeral port
-  int udp_port = 0;                  // -U (UDP is not served; see docs/compatibility.md)
-  std::vector<std::string> listen;   // -l, each "host" or "host:port"
-  std::string unix_socket;           // -s (disables TCP, as in memcached)
-  int unix_mask = 0700;              // -a
-  int backlog = 1024;                // -b
-  int max_connections = 1024;        // -c
-  bool maxconns_fast = true;         // -o maxconns_fast / no_maxconns_fast
-  int threads = 4;                   // -t
-  int reqs_per_event = 20;           // -R
-  std::string protocol = "auto";     // -B auto|ascii|binary
-  int idle_timeout = 0;              // -o idle_timeout
+  int port = 11211;                 // -p; 0 = no TCP; -1 = an ephemeral port
+  int udp_port = 0;                 // -U (UDP is not served; see docs/compatibility.md)
+  std::vector<std::string> listen;  // -l, each "host" or "host:port"
+  std::string unix_socket;          // -s (disables TCP, as in memcached)
+  int unix_mask = 0700;             // -a
+  int backlog = 1024;               // -b
+  int max_connections = 1024;       // -c
+  bool maxconns_fast = true;        // -o maxconns_fast / no_maxconns_fast
+  int threads = 4;                  // -t
+  int reqs_per_event = 20;          // -R
+  std::string protocol = "auto";    // -B auto|ascii|binary
+  int idle_timeout = 0;             // -o idle_timeout
   // Memory
-  size_t memory_limit = 64u << 20;   // -m, bytes
-  bool evictions = true;             // -M turns off
-  size_t item_size_max = 1u << 20;   // -I
-  double growth_factor = 1.25;       // -f
-  size_t chunk_size = 48;            // -n
-  int hashpower = 0;                 // -o hashpower
+  size_t memory_limit = 64u << 20;     // -m, bytes
+  bool evictions = true;               // -M turns off
+  size_t item_size_max = 1u << 20;     // -I
+  double growth_factor = 1.25;         // -f
+  size_t chunk_size = 48;              // -n
+  int hashpower = 0;                   // -o hashpower
   size_t slab_chunk_max = 512 * 1024;  // -o slab_chunk_max (reported only)
   // Behaviour
-  bool use_cas = true;               // -C turns off
-  bool flush_enabled = true;         // -F turns off
-  bool shutdown_enabled = false;     // -A
-  bool dump_enabled = true;          // -X turns off
-  bool watch_enabled = true;         // -W turns off
-  bool lru_crawler = true;           // -o no_lru_crawler
+  bool use_cas = true;            // -C turns off
+  bool flush_enabled = true;      // -F turns off
+  bool shutdown_enabled = false;  // -A
+  bool dump_enabled = true;       // -X turns off
+  bool watch_enabled = true;      // -W turns off
+  bool lru_crawler = true;        // -o no_lru_crawler
   int lru_crawler_sleep = 100;
   int lru_crawler_tocrawl = 0;
-  char prefix_delimiter = ':';       // -D
-  bool detail_enabled = false;       // -D turns on
+  char prefix_delimiter = ':';  // -D
+  bool detail_enabled = false;  // -D turns on
   // Process
-  int verbose = 0;                   // -v, -vv, -vvv
-  bool daemonize = false;            // -d
-  std::string user;                  // -u
-  std::string pid_file;              // -P
-  bool lock_memory = false;          // -k
-  bool coredumps = false;            // -r
-  std::string log_file;              // "logfile" in a Debian-style config file
-  std::string config_file;           // --config
+  int verbose = 0;           // -v, -vv, -vvv
+  bool daemonize = false;    // -d
+  std::string user;          // -u
+  std::string pid_file;      // -P
+  bool lock_memory = false;  // -k
+  bool coredumps = false;    // -r
+  std::string log_file;      // "logfile" in a Debian-style config file
+  std::string config_file;   // --config
   // Options accepted for compatibility that have no effect here: one line each at startup.
   std::vector<std::string> ignored;
 };

@@ -32,24 +32,29 @@ bool ToDouble(const std::string& text) {
 }
 
 // Accepted with no effect: they tune memcached internals warmcache does not have.
-const std::set<std::string> kIgnoredFlags = {
-    "slab_reassign", "no_slab_reassign", "slab_automove", "no_slab_automove", "lru_maintainer",
-    "no_lru_maintainer", "track_sizes", "no_inline_ascii_resp", "inline_ascii_resp", "modern",
-    "no_modern", "no_chunked_items", "no_hashexpand", "drop_privileges", "no_drop_privileges",
-    "ext_drop_unread", "ssl_session_cache", "ssl_kernel_tls"};
+const std::set<std::string> kIgnoredFlags = {"slab_reassign",      "no_slab_reassign",
+                                             "slab_automove",      "no_slab_automove",
+                                             "lru_maintainer",     "no_lru_maintainer",
+                                             "track_sizes",        "no_inline_ascii_resp",
+                                             "inline_ascii_resp",  "modern",
+                                             "no_modern",          "no_chunked_items",
+                                             "no_hashexpand",      "drop_privileges",
+                                             "no_drop_privileges", "ext_drop_unread",
+                                             "ssl_session_cache",  "ssl_kernel_tls"};
 const std::set<std::string> kIgnoredIntegers = {
-    "slab_automove", "slab_automove_window", "tail_repair_time", "hot_lru_pct", "warm_lru_pct",
-    "temporary_ttl", "watcher_logbuf_size", "worker_logbuf_size", "read_buf_mem_limit",
-    "resp_obj_mem_limit", "sock_cookie_id", "ext_page_size", "ext_wbuf_size", "ext_threads",
-    "ext_io_depth", "ext_item_size", "ext_item_age", "ext_low_ttl", "ext_recache_rate",
-    "ext_compact_under", "ext_drop_under", "ext_max_sleep", "ssl_verify_mode", "ssl_wbuf_size",
-    "ssl_min_version", "proxy_uring"};
+    "slab_automove",      "slab_automove_window", "tail_repair_time",    "hot_lru_pct",
+    "warm_lru_pct",       "temporary_ttl",        "watcher_logbuf_size", "worker_logbuf_size",
+    "read_buf_mem_limit", "resp_obj_mem_limit",   "sock_cookie_id",      "ext_page_size",
+    "ext_wbuf_size",      "ext_threads",          "ext_io_depth",        "ext_item_size",
+    "ext_item_age",       "ext_low_ttl",          "ext_recache_rate",    "ext_compact_under",
+    "ext_drop_under",     "ext_max_sleep",        "ssl_verify_mode",     "ssl_wbuf_size",
+    "ssl_min_version",    "proxy_uring"};
 const std::set<std::string> kIgnoredDoubles = {"slab_automove_ratio", "hot_max_factor",
                                                "warm_max_factor", "ext_max_frag",
                                                "slab_automove_freeratio"};
-const std::set<std::string> kIgnoredStrings = {"slab_sizes", "ext_path", "ssl_chain_cert",
-                                               "ssl_key", "ssl_keyformat", "ssl_ciphers",
-                                               "ssl_ca_cert", "proxy_config", "ext_path_temp"};
+const std::set<std::string> kIgnoredStrings = {"slab_sizes",  "ext_path",      "ssl_chain_cert",
+                                               "ssl_key",     "ssl_keyformat", "ssl_ciphers",
+                                               "ssl_ca_cert", "proxy_config",  "ext_path_temp"};
 
 Status ApplyOne(const std::string& item, Settings* s) {
   const size_t eq = item.find('=');
@@ -63,7 +68,8 @@ Status ApplyOne(const std::string& item, Settings* s) {
   } else if (key == "no_maxconns_fast" && !has_value) {
     s->maxconns_fast = false;
   } else if (key == "hashpower") {
-    if (!ToLong(value, &n)) return Status::InvalidArgument("Missing numeric argument for hashpower");
+    if (!ToLong(value, &n))
+      return Status::InvalidArgument("Missing numeric argument for hashpower");
     if (n < 12) {
       return Status::InvalidArgument("Initial hashtable multiplier of " + std::to_string(n) +
                                      " is too low");

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "server/common/numbers.h"
 
-#include <climits>
 #include <cstring>
 
 namespace warmcache {
@@ -74,11 +73,11 @@ bool SafeStrtol(std::string_view text, int32_t* out) {
   // strtol saturates (ERANGE) outside the int64 range.
   const uint64_t limit = scan.negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
   if (scan.overflow || scan.magnitude > limit) return false;
+  if (!EndsCleanly(text, scan.end)) return false;
   const int64_t value = scan.negative ? static_cast<int64_t>(0 - scan.magnitude)
                                       : static_cast<int64_t>(scan.magnitude);
-  if (value > INT_MAX) return false;
-  if (!EndsCleanly(text, scan.end)) return false;
-  *out = static_cast<int32_t>(value);
+  // memcached 1.6.18 stores the long into an int32_t unchecked: 4000000000 becomes negative.
+  *out = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(value)));
   return true;
 }
 

@@ -12,7 +12,7 @@ namespace warmcache {
 bool SafeStrtoull(std::string_view text, uint64_t* out);
 // memcached's safe_strtoul on LP64: parsed as 64-bit, then truncated to 32 bits.
 bool SafeStrtoul(std::string_view text, uint32_t* out);
-// memcached's safe_strtol: rejects values above INT32_MAX, truncates below INT32_MIN.
+// memcached 1.6.18's safe_strtol: parsed as a 64-bit long, then truncated to 32 bits.
 bool SafeStrtol(std::string_view text, int32_t* out);
 
 }  // namespace warmcache

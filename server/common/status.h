@@ -68,7 +68,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT
 
   bool ok() const { return value_.has_value(); }
@@ -85,10 +85,10 @@ class [[nodiscard]] Result {
   Status status_;
 };
 
-#define WC_RETURN_IF_ERROR(expr)                  \
-  do {                                            \
-    ::warmcache::Status wc_status_ = (expr);      \
-    if (!wc_status_.ok()) return wc_status_;      \
+#define WC_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::warmcache::Status wc_status_ = (expr); \
+    if (!wc_status_.ok()) return wc_status_; \
   } while (0)
 
 }  // namespace warmcache

@@ -21,7 +21,8 @@ uint64_t ApplyDelta(uint64_t value, bool incr, uint64_t delta) {
 
 storage::ItemRef BuildCounterItem(const storage::Item& old, uint64_t value) {
   char digits[24];
-  const size_t len = static_cast<size_t>(std::to_chars(digits, digits + sizeof(digits), value).ptr - digits);
+  const size_t len =
+      static_cast<size_t>(std::to_chars(digits, digits + sizeof(digits), value).ptr - digits);
   const size_t stored_len = len <= old.value_len ? old.value_len : len;
   storage::ItemRef item = storage::ItemRef::Allocate(old.key(), stored_len);
   if (!item) return item;

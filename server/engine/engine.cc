@@ -35,8 +35,8 @@ uint32_t Engine::AbsoluteExptime(int32_t exptime) const {
 
 bool Engine::ItemSizeOk(size_t key_len, size_t value_len) const {
   // The same arithmetic as memcached, so the largest value a client can store is the same.
-  const size_t total = kMemcachedHeader + (options_.use_cas ? kCasBytes : 0) + key_len + 1 +
-                       value_len + 2;
+  const size_t total =
+      kMemcachedHeader + (options_.use_cas ? kCasBytes : 0) + key_len + 1 + value_len + 2;
   return total <= options_.item_size_max;
 }
 
@@ -209,19 +209,7 @@ DeltaOutcome Engine::Delta(std::string_view key, bool incr, uint64_t delta, Thre
 }
 
 bool Engine::Touch(std::string_view key, int32_t exptime, ThreadStats& stats) {
-  const uint32_t absolute = AbsoluteExptime(exptime);
-  return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
-    stats.touch_cmds.Add();
-    if (txn.item() == nullptr) {
-      stats.touch_misses.Add();
-      return false;
-    }
-    txn.SetExptime(absolute);
-    txn.RecordHit();
-    stats.touch_hits.Add();
-    stats.classes[txn.item()->size_class].touch_hits.Add();
-    return true;
-  });
+  return static_cast<bool>(GetAndTouch(key, exptime, stats));
 }
 
 void Engine::FlushAll(int32_t delay) {

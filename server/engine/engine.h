@@ -29,7 +29,7 @@ struct StoreRequest {
   uint32_t flags = 0;
   int32_t exptime = 0;  // as sent on the wire
   std::string_view value;
-  uint64_t cas = 0;     // kCas (and append/prepend when non-zero)
+  uint64_t cas = 0;  // kCas (and append/prepend when non-zero)
 };
 
 // Thread safety: all methods may be called concurrently from any loop thread; each call is

@@ -24,12 +24,15 @@ class PrefixStats {
   void RecordGet(std::string_view key, bool hit);
   void RecordSet(std::string_view key);
   void RecordDelete(std::string_view key);
-  // memcached's dump: "PREFIX <p> get <n> hit <n> set <n> del <n>\r\n" lines, then "END\r\n".
+  // memcached's dump: "PREFIX <p> get <n> hit <n> set <n> del <n>\r\n" lines, then "END\r\n",
+  // in memcached's order (its 256-bucket murmur3 table, newest first within a bucket).
   std::string Dump() const;
+  void Clear();
 
  private:
   struct Counts {
     uint64_t gets = 0, hits = 0, sets = 0, deletes = 0;
+    uint64_t sequence = 0;  // creation order, for memcached's within-bucket order
   };
   // Keys without the delimiter have no prefix and are not counted.
   Counts* Find(std::string_view key);
@@ -38,6 +41,7 @@ class PrefixStats {
   std::atomic<bool> enabled_;
   mutable std::mutex mu_;
   std::map<std::string, Counts, std::less<>> prefixes_;  // guarded by mu_
+  uint64_t next_sequence_ = 0;                           // guarded by mu_
 };
 
 }  // namespace warmcache::engine

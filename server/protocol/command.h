@@ -31,11 +31,10 @@ enum class CommandType : uint8_t {
   kShutdown,
   kStats,
   kCacheMemlimit,
+  kMetaNoop,  // mn
 };
 
-inline bool IsStorage(CommandType t) {
-  return t >= CommandType::kSet && t <= CommandType::kCas;
-}
+inline bool IsStorage(CommandType t) { return t >= CommandType::kSet && t <= CommandType::kCas; }
 
 struct Command {
   static constexpr int kMaxArgs = 4;
@@ -46,10 +45,10 @@ struct Command {
   std::string_view keys;   // get family: every key, separated by spaces (lengths validated)
   std::string_view value;  // storage: the data block without its "\r\n"
   uint32_t flags = 0;
-  int32_t exptime = 0;     // as sent; the engine applies memcached's relative/absolute rule
+  int32_t exptime = 0;  // as sent; the engine applies memcached's relative/absolute rule
   uint64_t cas = 0;
   uint64_t delta = 0;
-  uint32_t number = 0;     // verbosity level, cache_memlimit megabytes
+  uint32_t number = 0;  // verbosity level, cache_memlimit megabytes
   // A storage command whose value exceeds -I: the value is not buffered; the session answers
   // and discards `swallow` bytes that follow the command line.
   bool too_large = false;

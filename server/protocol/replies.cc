@@ -7,9 +7,7 @@
 namespace warmcache::protocol::reply {
 
 namespace {
-char* PutNumber(char* p, uint64_t value) {
-  return std::to_chars(p, p + 21, value).ptr;
-}
+char* PutNumber(char* p, uint64_t value) { return std::to_chars(p, p + 21, value).ptr; }
 }  // namespace
 
 size_t FormatValueHeader(char* buf, std::string_view key, uint32_t flags, uint32_t bytes,

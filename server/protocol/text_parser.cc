@@ -76,6 +76,9 @@ class LineParser {
   ParseResult CacheMemlimit();
   ParseResult WithArgs(CommandType type);
   ParseResult Unknown() { return Fail(consumed_, reply::kError); }
+  // memcached's order for keyed commands: noreply is noted first (so it silences the errors
+  // that follow), then the key is checked. False when the key is too long.
+  bool TakeNoreplyAndKey();
 
   const ParserOptions& options_;
   std::string_view input_;
@@ -89,7 +92,14 @@ ParseResult LineParser::Run() {
   if (t_.count < 2 || t_.v[0].size() < 2) return Unknown();
   const std::string_view name = t_.v[0];
   const char first = name[0];
-  // TODO(#3): the meta commands (mg, ms, md, ma, mn, me) answer ERROR until they exist.
+  if (first == 'm' && name.size() == 2) {
+    if (name[1] == 'n') {
+      cmd_->type = CommandType::kMetaNoop;
+      return Done(consumed_);
+    }
+    // TODO(#3): mg, ms, md, ma and me answer ERROR until the meta protocol exists.
+    return Unknown();
+  }
   if (first == 'g') {
     if (t_.count < 3) return Unknown();
     if (name == "get") return Get(CommandType::kGet);
@@ -164,14 +174,18 @@ ParseResult LineParser::Get(CommandType type) {
   return Done(consumed_);
 }
 
+bool LineParser::TakeNoreplyAndKey() {
+  cmd_->noreply = HasNoreply(t_);
+  if (t_.v[1].size() > TextParser::kMaxKeyLength) return false;
+  cmd_->key = t_.v[1];
+  return true;
+}
+
 ParseResult LineParser::Update(CommandType type) {
   cmd_->type = type;
-  cmd_->noreply = HasNoreply(t_);
+  const bool key_ok = TakeNoreplyAndKey();
   const bool noreply = cmd_->noreply;
-  if (t_.v[1].size() > TextParser::kMaxKeyLength) {
-    return Fail(consumed_, reply::kBadFormat, noreply);
-  }
-  cmd_->key = t_.v[1];
+  if (!key_ok) return Fail(consumed_, reply::kBadFormat, noreply);
   int32_t vlen = 0;
   if (!SafeStrtoul(t_.v[2], &cmd_->flags) || !SafeStrtol(t_.v[3], &cmd_->exptime) ||
       !SafeStrtol(t_.v[4], &vlen)) {
@@ -215,11 +229,7 @@ ParseResult LineParser::Delete() {
 
 ParseResult LineParser::Arithmetic(CommandType type) {
   cmd_->type = type;
-  cmd_->noreply = HasNoreply(t_);
-  if (t_.v[1].size() > TextParser::kMaxKeyLength) {
-    return Fail(consumed_, reply::kBadFormat, cmd_->noreply);
-  }
-  cmd_->key = t_.v[1];
+  if (!TakeNoreplyAndKey()) return Fail(consumed_, reply::kBadFormat, cmd_->noreply);
   if (!SafeStrtoull(t_.v[2], &cmd_->delta)) {
     return Fail(consumed_, reply::kInvalidDelta, cmd_->noreply);
   }
@@ -228,11 +238,7 @@ ParseResult LineParser::Arithmetic(CommandType type) {
 
 ParseResult LineParser::Touch() {
   cmd_->type = CommandType::kTouch;
-  cmd_->noreply = HasNoreply(t_);
-  if (t_.v[1].size() > TextParser::kMaxKeyLength) {
-    return Fail(consumed_, reply::kBadFormat, cmd_->noreply);
-  }
-  cmd_->key = t_.v[1];
+  if (!TakeNoreplyAndKey()) return Fail(consumed_, reply::kBadFormat, cmd_->noreply);
   if (!SafeStrtol(t_.v[2], &cmd_->exptime)) {
     return Fail(consumed_, reply::kInvalidExptime, cmd_->noreply);
   }

@@ -22,23 +22,35 @@ constexpr std::string_view kVersionReply = "VERSION 1.6.18\r\n";
 
 engine::StoreMode ToStoreMode(CommandType type) {
   switch (type) {
-    case CommandType::kAdd: return engine::StoreMode::kAdd;
-    case CommandType::kReplace: return engine::StoreMode::kReplace;
-    case CommandType::kAppend: return engine::StoreMode::kAppend;
-    case CommandType::kPrepend: return engine::StoreMode::kPrepend;
-    case CommandType::kCas: return engine::StoreMode::kCas;
-    default: return engine::StoreMode::kSet;
+    case CommandType::kAdd:
+      return engine::StoreMode::kAdd;
+    case CommandType::kReplace:
+      return engine::StoreMode::kReplace;
+    case CommandType::kAppend:
+      return engine::StoreMode::kAppend;
+    case CommandType::kPrepend:
+      return engine::StoreMode::kPrepend;
+    case CommandType::kCas:
+      return engine::StoreMode::kCas;
+    default:
+      return engine::StoreMode::kSet;
   }
 }
 
 std::string_view StoreReply(engine::StoreOutcome outcome) {
   switch (outcome) {
-    case engine::StoreOutcome::kStored: return reply::kStored;
-    case engine::StoreOutcome::kNotStored: return reply::kNotStored;
-    case engine::StoreOutcome::kExists: return reply::kExists;
-    case engine::StoreOutcome::kNotFound: return reply::kNotFound;
-    case engine::StoreOutcome::kTooLarge: return reply::kTooLarge;
-    case engine::StoreOutcome::kNoMemory: return reply::kNoMemoryStoring;
+    case engine::StoreOutcome::kStored:
+      return reply::kStored;
+    case engine::StoreOutcome::kNotStored:
+      return reply::kNotStored;
+    case engine::StoreOutcome::kExists:
+      return reply::kExists;
+    case engine::StoreOutcome::kNotFound:
+      return reply::kNotFound;
+    case engine::StoreOutcome::kTooLarge:
+      return reply::kTooLarge;
+    case engine::StoreOutcome::kNoMemory:
+      return reply::kNoMemoryStoring;
   }
   return reply::kError;
 }
@@ -158,6 +170,9 @@ MemcacheSession::After MemcacheSession::Execute(const protocol::Command& cmd) {
       break;
     case CommandType::kCacheMemlimit:
       DoCacheMemlimit(cmd);
+      break;
+    case CommandType::kMetaNoop:
+      Reply(reply::kMetaNoop);
       break;
   }
   return After::kContinue;

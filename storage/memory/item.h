@@ -22,15 +22,15 @@ struct Item {
   uint64_t cas = 0;
   std::atomic<uint32_t> refs{1};
   uint32_t client_flags = 0;
-  uint32_t exptime = 0;     // absolute unix seconds; 0 = never expires
-  uint32_t time = 0;        // last store or access, unix seconds (LRU age, flush_all)
-  uint32_t value_len = 0;   // without the trailing "\r\n"
-  uint32_t charged = 0;     // bytes counted against the memory limit
+  uint32_t exptime = 0;    // absolute unix seconds; 0 = never expires
+  uint32_t time = 0;       // last store or access, unix seconds (LRU age, flush_all)
+  uint32_t value_len = 0;  // without the trailing "\r\n"
+  uint32_t charged = 0;    // bytes counted against the memory limit
   uint8_t key_len = 0;
-  uint8_t segment = 0;      // which LRU list (LruSegment)
-  uint8_t size_class = 0;   // reporting class for `stats items` / `stats slabs`
+  uint8_t segment = 0;     // which LRU list (LruSegment)
+  uint8_t size_class = 0;  // reporting class for `stats items` / `stats slabs`
   bool linked = false;
-  bool fetched = false;     // read at least once since stored
+  bool fetched = false;  // read at least once since stored
 
   char* data() { return reinterpret_cast<char*>(this + 1); }
   const char* data() const { return reinterpret_cast<const char*>(this + 1); }

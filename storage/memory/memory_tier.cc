@@ -109,7 +109,7 @@ bool MemoryTier::KeyTxn::Store(ItemRef fresh) {
         shard_->classes[item->size_class].outofmemory++;
         return false;
       }
-      tier_->EvictOneLocked(*shard_, item_, now_);
+      tier_->EvictOneLocked(*shard_, item_, now_, /*allow_protected=*/true);
     }
   }
   if (item_ != nullptr) tier_->UnlinkLocked(*shard_, item_);
@@ -181,10 +181,14 @@ void MemoryTier::LruPushHeadLocked(Shard& shard, Item* item, Segment segment) {
 
 void MemoryTier::LruRemoveLocked(Shard& shard, Item* item) {
   LruList& list = shard.lru[item->segment];
-  if (item->lru_prev) item->lru_prev->lru_next = item->lru_next;
-  else list.head = item->lru_next;
-  if (item->lru_next) item->lru_next->lru_prev = item->lru_prev;
-  else list.tail = item->lru_prev;
+  if (item->lru_prev)
+    item->lru_prev->lru_next = item->lru_next;
+  else
+    list.head = item->lru_next;
+  if (item->lru_next)
+    item->lru_next->lru_prev = item->lru_prev;
+  else
+    list.tail = item->lru_prev;
   item->lru_prev = item->lru_next = nullptr;
   list.bytes -= item->charged;
   if (item->segment == kProbation) shard.classes[item->size_class].items_probation--;
@@ -192,9 +196,10 @@ void MemoryTier::LruRemoveLocked(Shard& shard, Item* item) {
 
 void MemoryTier::BalanceSegmentsLocked(Shard& shard) {
   // A scan touches each key once, so it only ever fills probation; items hit again are
-  // protected and survive it. Protected is capped so probation keeps room to admit new items.
-  const uint64_t total = shard.lru[kProbation].bytes + shard.lru[kProtected].bytes;
-  const uint64_t cap = total * static_cast<uint64_t>(options_.protected_percent) / 100;
+  // protected and survive it. Protected is capped at a share of the shard's part of the
+  // memory limit, so probation keeps room to admit new items.
+  const uint64_t cap = limit_.load(std::memory_order_relaxed) / kShards *
+                       static_cast<uint64_t>(options_.protected_percent) / 100;
   while (shard.lru[kProtected].bytes > cap && shard.lru[kProtected].tail != nullptr) {
     Item* demoted = shard.lru[kProtected].tail;
     LruRemoveLocked(shard, demoted);
@@ -209,13 +214,14 @@ bool MemoryTier::IsDeadLocked(const Item& item, int64_t now) const {
 
 void MemoryTier::EvictLocked(Shard& shard, const Item* keep, int64_t now) {
   while (used_.load(std::memory_order_relaxed) > limit_.load(std::memory_order_relaxed)) {
-    if (!EvictOneLocked(shard, keep, now)) break;
+    if (!EvictOneLocked(shard, keep, now, /*allow_protected=*/false)) break;
   }
 }
 
-bool MemoryTier::EvictOneLocked(Shard& shard, const Item* keep, int64_t now) {
+bool MemoryTier::EvictOneLocked(Shard& shard, const Item* keep, int64_t now, bool allow_protected) {
   Item* victim = nullptr;
   for (Segment segment : {kProbation, kProtected}) {
+    if (segment == kProtected && !allow_protected) break;
     victim = shard.lru[segment].tail;
     if (victim == keep && victim != nullptr) victim = victim->lru_prev;
     if (victim != nullptr) break;
@@ -257,14 +263,19 @@ void MemoryTier::GrowLocked(Shard& shard) {
 
 void MemoryTier::EnforceLimitAcrossShards() {
   if (!options_.evict_when_full) return;
-  // Shards fill evenly, so eviction normally happens in the shard being written; this handles
-  // the skewed case (and a lowered limit) by taking LRU tails round-robin.
-  size_t idle_rounds = 0;
-  while (used_.load(std::memory_order_relaxed) > limit_.load(std::memory_order_relaxed) &&
-         idle_rounds < kShards) {
-    Shard& shard = shards_[evict_cursor_.fetch_add(1, std::memory_order_relaxed) % kShards];
-    std::lock_guard lock(shard.mu);
-    idle_rounds = EvictOneLocked(shard, nullptr, clock_->NowSeconds()) ? 0 : idle_rounds + 1;
+  // Eviction normally happens in the shard being written. When that shard has no probation
+  // items left (skew, or a lowered limit), take probation tails from the other shards
+  // round-robin, and only when no shard has any, protected tails: a scan must not push out
+  // items that were read again.
+  for (bool allow_protected : {false, true}) {
+    size_t idle_rounds = 0;
+    while (used_.load(std::memory_order_relaxed) > limit_.load(std::memory_order_relaxed) &&
+           idle_rounds < kShards) {
+      Shard& shard = shards_[evict_cursor_.fetch_add(1, std::memory_order_relaxed) % kShards];
+      std::lock_guard lock(shard.mu);
+      const bool evicted = EvictOneLocked(shard, nullptr, clock_->NowSeconds(), allow_protected);
+      idle_rounds = evicted ? 0 : idle_rounds + 1;
+    }
   }
 }
 
@@ -313,6 +324,20 @@ void MemoryTier::Clear() {
   }
 }
 
+void MemoryTier::ResetStats() {
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    shard.total_items = 0;
+    shard.crawler_items_checked = 0;
+    for (ClassCounters& c : shard.classes) {
+      const ClassCounters gauges{
+          .items = c.items, .items_probation = c.items_probation, .bytes = c.bytes};
+      c = gauges;
+    }
+  }
+  malloc_fails_.store(0, std::memory_order_relaxed);
+}
+
 MemoryTierStats MemoryTier::Stats() const {
   MemoryTierStats stats;
   stats.classes.resize(SizeClasses::kMaxClasses);
@@ -327,8 +352,9 @@ MemoryTierStats MemoryTier::Stats() const {
     for (size_t c = 0; c < shard.classes.size(); ++c) stats.classes[c].Add(shard.classes[c]);
     for (const LruList& list : shard.lru) {
       if (list.tail != nullptr) {
-        stats.oldest_item_age = std::max<uint64_t>(
-            stats.oldest_item_age, static_cast<uint64_t>(std::max<int64_t>(0, now - list.tail->time)));
+        stats.oldest_item_age =
+            std::max<uint64_t>(stats.oldest_item_age,
+                               static_cast<uint64_t>(std::max<int64_t>(0, now - list.tail->time)));
       }
     }
   }

@@ -68,7 +68,7 @@ struct MemoryTierStats {
   uint64_t crawler_items_checked = 0;
   uint64_t malloc_fails = 0;
   uint64_t hash_buckets = 0;
-  uint64_t oldest_item_age = 0;  // seconds since the least recently used item was touched
+  uint64_t oldest_item_age = 0;        // seconds since the least recently used item was touched
   std::vector<ClassCounters> classes;  // indexed by class id
 };
 
@@ -144,6 +144,8 @@ class MemoryTier {
   size_t used_memory() const { return used_.load(std::memory_order_relaxed); }
   const SizeClasses& size_classes() const { return classes_; }
   MemoryTierStats Stats() const;
+  // `stats reset`: zeroes the cumulative counters (evictions, total_items, ...), not the gauges.
+  void ResetStats();
 
   static uint64_t Hash(std::string_view key);
 
@@ -172,9 +174,10 @@ class MemoryTier {
   void LruPushHeadLocked(Shard& shard, Item* item, Segment segment);
   void LruRemoveLocked(Shard& shard, Item* item);
   void BalanceSegmentsLocked(Shard& shard);
-  // Evicts from this shard's LRU tails until under the limit; `keep` is never evicted.
+  // Evicts from this shard's probation tail until under the limit; `keep` is never evicted.
   void EvictLocked(Shard& shard, const Item* keep, int64_t now);
-  bool EvictOneLocked(Shard& shard, const Item* keep, int64_t now);
+  // Evicts one LRU tail: probation first, protected only when `allow_protected`.
+  bool EvictOneLocked(Shard& shard, const Item* keep, int64_t now, bool allow_protected);
   bool IsDeadLocked(const Item& item, int64_t now) const;
   void GrowLocked(Shard& shard);
   void EnforceLimitAcrossShards();

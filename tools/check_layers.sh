@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Rejects #includes that go the wrong way between layers (net -> protocol -> engine -> tiers;
+# see docs/architecture.md). Run by ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+check() {  # folder, forbidden include prefixes...
+  local dir=$1; shift
+  for bad in "$@"; do
+    if grep -rn --include='*.h' --include='*.cc' "#include \"$bad" "$dir" 2>/dev/null; then
+      echo "layering: $dir must not include $bad" >&2
+      fail=1
+    fi
+  done
+}
+check server/common net/ storage/ server/protocol server/engine server/session server/app
+check net storage/ server/protocol server/engine server/session server/app
+check server/protocol net/ storage/ server/engine server/session server/app
+check server/engine net/ server/protocol server/session server/app
+check storage net/ server/protocol server/engine server/session server/app
+check server/session server/app
+# Third-party headers stay in their adapter folders.
+if grep -rln --include='*.h' --include='*.cc' '#include <uv.h>' server storage | grep -v '^server/app/'; then
+  echo "layering: <uv.h> belongs to net/ (and the app that wires it)" >&2
+  fail=1
+fi
+exit $fail
