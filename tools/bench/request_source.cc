@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "tools/bench/request_source.h"
+
+namespace warmcache::tools::bench {
+
+RequestSource::RequestSource(const BenchOptions* options, const KeyChooser* chooser,
+                             const Schedule* schedule, SharedCounters* shared, uint64_t seed)
+    : options_(options), chooser_(chooser), schedule_(schedule), shared_(shared), rng_(seed) {}
+
+bool RequestSource::Next(int64_t now_ns, Request* request) {
+  if (exhausted_) return false;
+  const bool time_up = now_ns >= schedule_->measure_end_ns;
+  const bool count_up =
+      options_->max_requests != 0 &&
+      shared_->issued.fetch_add(1, std::memory_order_relaxed) >= options_->max_requests;
+  if (time_up || count_up) {
+    exhausted_ = true;
+    return false;
+  }
+  request->key_ids.clear();
+  switch (options_->mode) {
+    case Mode::kLoad: {
+      const uint64_t key = shared_->next_load_key.fetch_add(1, std::memory_order_relaxed);
+      if (key >= options_->keys) {
+        exhausted_ = true;
+        return false;
+      }
+      request->is_get = false;
+      request->key_ids.push_back(key);
+      return true;
+    }
+    case Mode::kMixed:
+      request->is_get = rng_.Below(100) < static_cast<uint64_t>(options_->get_percent);
+      request->key_ids.push_back(chooser_->Next(rng_));
+      return true;
+    case Mode::kMultiget:
+      request->is_get = true;
+      for (int i = 0; i < options_->multiget_keys; ++i) {
+        request->key_ids.push_back(chooser_->Next(rng_));
+      }
+      return true;
+  }
+  return false;
+}
+
+}  // namespace warmcache::tools::bench
