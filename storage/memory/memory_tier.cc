@@ -126,7 +126,9 @@ void MemoryTier::KeyTxn::Remove() {
 }
 
 void MemoryTier::KeyTxn::SetExptime(uint32_t exptime) {
-  if (item_ != nullptr) item_->exptime = exptime;
+  if (item_ == nullptr) return;
+  shard_->expiring += (exptime != 0) - (item_->exptime != 0);
+  item_->exptime = exptime;
 }
 
 // ---- table and LRU ----
@@ -144,6 +146,7 @@ void MemoryTier::LinkLocked(Shard& shard, Item* item, uint64_t hash, int64_t now
   item->linked = true;
   item->time = static_cast<uint32_t>(now);
   shard.items++;
+  if (item->exptime != 0) shard.expiring++;
   shard.total_items++;
   ClassCounters& counters = shard.classes[item->size_class];
   counters.items++;
@@ -160,6 +163,7 @@ void MemoryTier::UnlinkLocked(Shard& shard, Item* item) {
   LruRemoveLocked(shard, item);
   item->linked = false;
   shard.items--;
+  if (item->exptime != 0) shard.expiring--;
   ClassCounters& counters = shard.classes[item->size_class];
   counters.items--;
   counters.bytes -= Item::TotalSize(item->key_len, item->value_len);
@@ -286,10 +290,15 @@ void MemoryTier::SetMemoryLimit(size_t bytes) {
 
 size_t MemoryTier::ReclaimExpired() {
   size_t reclaimed = 0;
+  const int64_t flush_deadline = flush_->oldest_live();
+  const bool sweep_flushed = flush_deadline != 0 && flush_deadline <= clock_->NowSeconds() &&
+                             flush_deadline != crawled_flush_;
+  if (sweep_flushed) crawled_flush_ = flush_deadline;
   for (Shard& shard : shards_) {
     size_t scanned = 0;
     while (true) {
       std::lock_guard lock(shard.mu);
+      if (scanned == 0 && shard.expiring == 0 && !sweep_flushed) break;
       const int64_t now = clock_->NowSeconds();
       const size_t nbuckets = shard.buckets.size();
       if (scanned >= nbuckets) break;

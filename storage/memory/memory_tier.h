@@ -133,8 +133,10 @@ class MemoryTier {
     return result;
   }
 
-  // Drops expired and flushed items in one pass over all shards, a slice of buckets per lock
-  // hold. Returns how many were reclaimed. Called by the background crawler.
+  // Drops expired and flushed items, a slice of buckets per lock hold. Only shards holding
+  // items with a TTL are walked, and all of them once after a flush_all takes effect, so a
+  // cache without TTLs costs the crawler nothing. Returns how many were reclaimed. Called by
+  // the background crawler thread only.
   size_t ReclaimExpired();
   // Removes every item (used by tests and by `flush_all` implementations that want it eager).
   void Clear();
@@ -162,6 +164,7 @@ class MemoryTier {
     std::mutex mu;
     std::vector<Item*> buckets;
     uint64_t items = 0;
+    uint64_t expiring = 0;  // linked items with an exptime: the crawler skips shards with none
     LruList lru[2];
     uint64_t reclaim_cursor = 0;
     uint64_t total_items = 0;
@@ -197,6 +200,7 @@ class MemoryTier {
   std::atomic<size_t> used_{0};
   std::atomic<uint64_t> evict_cursor_{0};
   std::atomic<uint64_t> malloc_fails_{0};
+  int64_t crawled_flush_ = 0;  // the flush deadline the crawler has already swept (crawler only)
   std::array<Shard, kShards> shards_;
 };
 
