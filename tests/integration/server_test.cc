@@ -361,6 +361,49 @@ TEST_F(ServerTest, MemcachedCommandLinesStartUnchanged) {
   EXPECT_NE(std::string::npos, server_->StderrText().find("warning"));
 }
 
+TEST_F(ServerTest, RequestsPerEventYieldWithoutReorderingReplies) {
+  StartServer({"-R", "2"});
+  auto c = Connect();
+  std::string request;
+  std::string expected;
+  for (int i = 0; i < 50; ++i) {
+    request += "set y" + std::to_string(i) + " 0 0 1\r\nx\r\nget y" + std::to_string(i) + "\r\n";
+    expected += "STORED\r\nVALUE y" + std::to_string(i) + " 0 1\r\nx\r\nEND\r\n";
+  }
+  ASSERT_TRUE(c->Send(request).ok());
+  EXPECT_EQ(expected, *c->ReadBytes(expected.size()));
+  const std::string stats = Call(*c, "stats\r\n", "END\r\n");
+  EXPECT_EQ(std::string::npos, stats.find("STAT conn_yields 0\r\n")) << "never yielded";
+}
+
+TEST_F(ServerTest, DaemonWritesItsPidFile) {
+  auto dir = TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  const std::string pid_file = (*dir)->path() + "/warmcached.pid";
+  const std::string port_file = (*dir)->path() + "/port";
+  auto run = RunCommand({"/usr/bin/env", "MEMCACHED_PORT_FILENAME=" + port_file,
+                         WC_WARMCACHED_PATH, "-d", "-P", pid_file, "-p", "-1", "-U", "0", "-l",
+                         "127.0.0.1", "-t", "1"},
+                        seconds(10));
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(0, run->exit_status) << run->output;  // the parent returns once detached
+  pid_t pid = 0;
+  const auto until = std::chrono::steady_clock::now() + seconds(10);
+  while (pid == 0 && std::chrono::steady_clock::now() < until) {
+    std::ifstream(pid_file) >> pid;
+    if (pid == 0) std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(0, kill(pid, SIGTERM)) << "the daemon is not running";
+  // A clean exit removes the pid file. (The daemon is not our child, so it cannot be waited
+  // for, and it may linger as a zombie if nothing reaps orphans here.)
+  const auto stop_until = std::chrono::steady_clock::now() + seconds(10);
+  while (std::ifstream(pid_file).good() && std::chrono::steady_clock::now() < stop_until) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_FALSE(std::ifstream(pid_file).good()) << "the daemon did not shut down cleanly";
+}
+
 TEST_F(ServerTest, StatsConnsAndReset) {
   StartServer();
   auto c = Connect();
