@@ -124,8 +124,23 @@ void Connection::Flush() {
     return;
   }
   const std::vector<uv_buf_t>& bufs = out_.BeginWrite();
+  // Most batches fit the socket buffer: write them now, so no write request is queued and the
+  // loop can sleep in epoll instead of coming back for a completion callback.
+  const int wrote = uv_try_write(stream(), bufs.data(), static_cast<unsigned>(bufs.size()));
+  if (wrote < 0 && wrote != UV_EAGAIN) {
+    out_.EndWrite();
+    Close();
+    return;
+  }
+  const size_t done = wrote > 0 ? static_cast<size_t>(wrote) : 0;
+  if (done == out_.inflight_bytes()) {
+    stats().bytes_written.Add(out_.EndWrite());
+    if (close_after_write_) Close();
+    return;
+  }
+  const std::vector<uv_buf_t>& rest = out_.SkipWritten(done);
   write_req_.data = this;
-  const int rc = uv_write(&write_req_, stream(), bufs.data(), static_cast<unsigned>(bufs.size()),
+  const int rc = uv_write(&write_req_, stream(), rest.data(), static_cast<unsigned>(rest.size()),
                           &Connection::OnWritten);
   if (rc != 0) {
     out_.EndWrite();

@@ -78,6 +78,20 @@ const std::vector<uv_buf_t>& OutputQueue::BeginWrite() {
   return bufs_;
 }
 
+const std::vector<uv_buf_t>& OutputQueue::SkipWritten(size_t n) {
+  size_t first = 0;
+  while (first < bufs_.size() && n >= bufs_[first].len) {
+    n -= bufs_[first].len;
+    ++first;
+  }
+  bufs_.erase(bufs_.begin(), bufs_.begin() + static_cast<std::ptrdiff_t>(first));
+  if (n > 0 && !bufs_.empty()) {
+    bufs_.front().base += n;
+    bufs_.front().len -= n;
+  }
+  return bufs_;
+}
+
 size_t OutputQueue::EndWrite() {
   const size_t written = inflight_bytes_;
   for (Segment& s : inflight_) s.pin.Release();

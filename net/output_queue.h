@@ -61,6 +61,9 @@ class OutputQueue {
 
   // Moves the staged bytes into the in-flight batch and describes it as uv buffers.
   const std::vector<uv_buf_t>& BeginWrite();
+  // The first `n` bytes of the in-flight batch went out already; returns what is left of it.
+  const std::vector<uv_buf_t>& SkipWritten(size_t n);
+  size_t inflight_bytes() const { return inflight_bytes_; }
   // The in-flight batch was written (or abandoned): releases its pins and blocks.
   size_t EndWrite();
 
