@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "net/worker.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,8 @@ Worker::Worker(int index, const WorkerOptions& options, const WorkerContext& con
   resume_.data = this;
   uv_timer_init(loop_.uv(), &tick_);
   tick_.data = this;
+  uv_check_init(loop_.uv(), &after_poll_);
+  after_poll_.data = this;
   loop_.SetStopHook([this] { StopOnLoop(); });
 }
 
@@ -21,6 +24,8 @@ Worker::~Worker() { Join(); }
 
 void Worker::Start() {
   uv_timer_start(&tick_, &Worker::OnTick, 1000, 1000);
+  uv_check_start(&after_poll_, &Worker::OnAfterPoll);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&after_poll_));
   loop_.Start("wc-worker-" + std::to_string(index_));
 }
 
@@ -53,6 +58,7 @@ void Worker::CloseHandlesIfDone() {
   handles_closed_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&resume_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&after_poll_), nullptr);
 }
 
 void Worker::ScheduleResume(Connection* conn) {
@@ -79,6 +85,14 @@ void Worker::OnIdle(uv_idle_t* idle) noexcept {
     if (!conn->closing()) conn->Process();
   }
   if (worker->ready_.empty() && !worker->handles_closed_) uv_idle_stop(&worker->resume_);
+}
+
+void Worker::OnAfterPoll(uv_check_t*) noexcept {
+  // After each batch of socket events, let another runnable thread on this core go first.
+  // With a core per worker this returns at once; when workers share a core (containers with
+  // CPU quotas, -t above the core count) it keeps one worker's batch from holding the others'
+  // clients for a whole scheduler slice, which is what dominates tail latency there.
+  sched_yield();
 }
 
 void Worker::OnTick(uv_timer_t* timer) noexcept {

@@ -62,6 +62,7 @@ class Worker {
 
  private:
   static void OnIdle(uv_idle_t* idle) noexcept;
+  static void OnAfterPoll(uv_check_t* check) noexcept;
   static void OnTick(uv_timer_t* timer) noexcept;
   void StopOnLoop();
   void CloseHandlesIfDone();
@@ -74,6 +75,7 @@ class Worker {
   ThreadStats stats_;
   uv_idle_t resume_;
   uv_timer_t tick_;
+  uv_check_t after_poll_;
   std::unordered_set<Connection*> connections_;
   std::vector<Connection*> ready_;
   bool stopping_ = false;
