@@ -10,7 +10,7 @@ namespace warmcache::net {
 
 Connection::Connection(Worker* worker, int fd, bool is_unix, std::string peer,
                        std::string listen_addr)
-    : worker_(worker), is_unix_(is_unix) {
+    : worker_(worker), is_unix_(is_unix), input_(&worker->buffers()), out_(&worker->buffers()) {
   info_.fd = fd;
   info_.addr = std::move(peer);
   info_.listen_addr = std::move(listen_addr);

@@ -84,7 +84,7 @@ class Connection {
   } handle_;
   uv_write_t write_req_;
   std::unique_ptr<ConnectionHandler> handler_;
-  InputBuffer input_;
+  InputBuffer input_;  // blocks from the worker's pool
   OutputQueue out_;
   ConnInfo info_;
   bool reading_ = false;

@@ -14,7 +14,10 @@ std::pair<char*, size_t> InputBuffer::PrepareRead(size_t max_total) {
     begin_ = 0;
     end_ = held;
   }
-  if (end_ == capacity_) {
+  if (capacity_ == 0 && max_total >= kInitialSize) {
+    bytes_ = pool_->Acquire();
+    capacity_ = kInitialSize;
+  } else if (end_ == capacity_) {
     // Double, so a large value costs O(size) copies in total.
     size_t grown = std::max(kInitialSize, capacity_ * 2);
     grown = std::min(grown, std::max(max_total, kInitialSize));
@@ -35,11 +38,14 @@ void InputBuffer::Consume(size_t n) {
 }
 
 void InputBuffer::ReleaseIfIdle() {
-  if (begin_ == end_ && capacity_ > kInitialSize) {
+  if (begin_ != end_ || capacity_ == 0) return;
+  if (capacity_ == kInitialSize) {
+    pool_->Release(std::move(bytes_));
+  } else {
     bytes_.reset();
-    capacity_ = 0;
-    begin_ = end_ = 0;
   }
+  capacity_ = 0;
+  begin_ = end_ = 0;
 }
 
 }  // namespace warmcache::net

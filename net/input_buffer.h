@@ -6,13 +6,20 @@
 #include <memory>
 #include <string_view>
 
+#include "net/buffer_pool.h"
+
 namespace warmcache::net {
 
 // Grows as data arrives (never ahead of it), up to a hard cap; shrinks back when drained.
 // Thread safety: confined to its connection's loop thread.
 class InputBuffer {
  public:
-  static constexpr size_t kInitialSize = 16 * 1024;
+  static constexpr size_t kInitialSize = BufferPool::kBlockSize;
+
+  explicit InputBuffer(BufferPool* pool) : pool_(pool) {}
+  ~InputBuffer() { ReleaseIfIdle(); }
+  InputBuffer(const InputBuffer&) = delete;
+  InputBuffer& operator=(const InputBuffer&) = delete;
 
   std::string_view data() const { return {bytes_.get() + begin_, end_ - begin_}; }
   size_t size() const { return end_ - begin_; }
@@ -23,10 +30,11 @@ class InputBuffer {
   std::pair<char*, size_t> PrepareRead(size_t max_total);
   void Commit(size_t n) { end_ += n; }
   void Consume(size_t n);
-  // Frees memory held by an empty buffer after a large request.
+  // An empty buffer gives its memory back (to the pool, or to the heap after a large request).
   void ReleaseIfIdle();
 
  private:
+  BufferPool* pool_;  // not owned; outlives the buffer
   std::unique_ptr<char[]> bytes_;
   size_t capacity_ = 0;
   size_t begin_ = 0;

@@ -8,6 +8,9 @@ namespace warmcache::net {
 OutputQueue::~OutputQueue() {
   for (Segment& s : staged_) s.pin.Release();
   for (Segment& s : inflight_) s.pin.Release();
+  for (Block& b : blocks_) {
+    if (b.capacity == kBlockSize) pool_->Release(std::move(b.bytes));
+  }
 }
 
 char* OutputQueue::Reserve(size_t size, int* block_index) {
@@ -20,24 +23,31 @@ char* OutputQueue::Reserve(size_t size, int* block_index) {
       return p;
     }
   }
-  // Reuse a free block that fits, else make one (oversized for a large copy).
+  // An idle slot (holding a block or not), else a new slot.
   int chosen = -1;
   for (size_t i = 0; i < blocks_.size(); ++i) {
-    Block& b = blocks_[i];
-    if (!b.inflight && static_cast<int>(i) != open_block_ && b.used == 0 && b.capacity >= size) {
+    const Block& b = blocks_[i];
+    if (!b.inflight && static_cast<int>(i) != open_block_ && b.used == 0) {
       chosen = static_cast<int>(i);
-      break;
+      if (b.capacity >= size) break;
     }
   }
   if (chosen < 0) {
-    Block block;
-    block.capacity = size > kBlockSize ? size : kBlockSize;
-    block.bytes = std::make_unique<char[]>(block.capacity);
-    blocks_.push_back(std::move(block));
+    blocks_.emplace_back();
     chosen = static_cast<int>(blocks_.size() - 1);
   }
-  open_block_ = chosen;
   Block& block = blocks_[static_cast<size_t>(chosen)];
+  if (block.capacity < size) {
+    if (block.capacity == kBlockSize) pool_->Release(std::move(block.bytes));
+    if (size <= kBlockSize) {
+      block.bytes = pool_->Acquire();
+      block.capacity = kBlockSize;
+    } else {
+      block.bytes = std::make_unique<char[]>(size);  // one large copy gets a block of its own
+      block.capacity = size;
+    }
+  }
+  open_block_ = chosen;
   block.used = size;
   *block_index = chosen;
   return block.bytes.get();
@@ -97,16 +107,17 @@ size_t OutputQueue::EndWrite() {
   for (Segment& s : inflight_) s.pin.Release();
   inflight_.clear();
   inflight_bytes_ = 0;
-  for (Block& b : blocks_) {
-    if (b.inflight) {
-      b.inflight = false;
-      b.used = 0;
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    Block& b = blocks_[i];
+    if (!b.inflight) continue;
+    b.inflight = false;
+    b.used = 0;
+    // Written blocks go back to the pool, so an idle connection holds no output memory.
+    if (static_cast<int>(i) != open_block_) {
+      if (b.capacity == kBlockSize) pool_->Release(std::move(b.bytes));
+      b.bytes.reset();
+      b.capacity = 0;
     }
-  }
-  // Oversized blocks made for one large copy are not kept.
-  while (blocks_.size() > 4 && !blocks_.back().inflight && blocks_.back().used == 0 &&
-         static_cast<int>(blocks_.size() - 1) != open_block_) {
-    blocks_.pop_back();
   }
   return written;
 }

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "net/buffer_pool.h"
+
 namespace warmcache::net {
 
 // Keeps referenced memory alive until the bytes are written. No allocation: an object and
@@ -29,7 +31,7 @@ struct Pin {
 // Thread safety: confined to its connection's loop thread.
 class OutputQueue {
  public:
-  OutputQueue() = default;
+  explicit OutputQueue(BufferPool* pool) : pool_(pool) {}
   ~OutputQueue();
   OutputQueue(const OutputQueue&) = delete;
   OutputQueue& operator=(const OutputQueue&) = delete;
@@ -74,17 +76,19 @@ class OutputQueue {
     Pin pin;
     int block;  // index into blocks_ the bytes live in, or -1
   };
+  // A slot whose bytes are null holds no memory (its block went back to the pool).
   struct Block {
     std::unique_ptr<char[]> bytes;
     size_t capacity = 0;
     size_t used = 0;
     bool inflight = false;
   };
-  static constexpr size_t kBlockSize = 16 * 1024;
+  static constexpr size_t kBlockSize = BufferPool::kBlockSize;
 
   char* Reserve(size_t size, int* block_index);
   void AppendSlow(std::string_view bytes);
 
+  BufferPool* pool_;  // not owned; outlives the queue
   std::vector<Segment> staged_;
   std::vector<Segment> inflight_;
   std::vector<Block> blocks_;

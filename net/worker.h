@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "net/buffer_pool.h"
 #include "net/connection.h"
 #include "net/loop.h"
 #include "server/common/clock.h"
@@ -50,6 +51,7 @@ class Worker {
   void Join() { loop_.Join(); }
 
   ThreadStats& stats() { return stats_; }
+  BufferPool& buffers() { return buffers_; }  // loop thread only
   const WorkerOptions& options() const { return options_; }
   const WorkerContext& context() const { return context_; }
   int index() const { return index_; }
@@ -73,6 +75,7 @@ class Worker {
   HandlerFactory factory_;
   Loop loop_;
   ThreadStats stats_;
+  BufferPool buffers_;
   uv_idle_t resume_;
   uv_timer_t tick_;
   uv_check_t after_poll_;

@@ -21,7 +21,8 @@ void Feed(InputBuffer& b, const std::string& bytes, size_t cap) {
 }
 
 TEST(InputBufferTest, GrowsWithDataNotAheadOfIt) {
-  InputBuffer b;
+  BufferPool pool;
+  InputBuffer b(&pool);
   EXPECT_EQ(0u, b.capacity());
   Feed(b, "get k\r\n", 1 << 20);
   EXPECT_EQ(InputBuffer::kInitialSize, b.capacity());
@@ -32,20 +33,34 @@ TEST(InputBufferTest, GrowsWithDataNotAheadOfIt) {
 }
 
 TEST(InputBufferTest, RefusesToGrowPastTheCap) {
-  InputBuffer b;
+  BufferPool pool;
+  InputBuffer b(&pool);
   Feed(b, std::string(1000, 'x'), 1000);
   auto [p, n] = b.PrepareRead(1000);
   EXPECT_EQ(0u, n);
 }
 
 TEST(InputBufferTest, ConsumeCompactsAndIdleReleases) {
-  InputBuffer b;
+  BufferPool pool;
+  InputBuffer b(&pool);
   Feed(b, std::string(100 * 1024, 'x'), 1 << 20);
   b.Consume(100 * 1024 - 3);
   EXPECT_EQ("xxx", b.data());
   b.Consume(3);
   b.ReleaseIfIdle();
   EXPECT_EQ(0u, b.capacity());
+}
+
+TEST(InputBufferTest, DrainedBufferReturnsItsBlockToThePool) {
+  BufferPool pool;
+  InputBuffer b(&pool);
+  Feed(b, "get k\r\n", 1 << 20);
+  EXPECT_EQ(0u, pool.cached());
+  b.Consume(7);
+  b.ReleaseIfIdle();
+  EXPECT_EQ(1u, pool.cached());
+  Feed(b, "x", 1 << 20);
+  EXPECT_EQ(0u, pool.cached());
 }
 
 }  // namespace

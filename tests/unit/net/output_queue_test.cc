@@ -15,7 +15,8 @@ std::string Join(const std::vector<uv_buf_t>& bufs) {
 }
 
 TEST(OutputQueueTest, CopiesCoalesceIntoOneBuffer) {
-  OutputQueue q;
+  BufferPool pool;
+  OutputQueue q(&pool);
   q.Append("VALUE k 0 1\r\n");
   q.Append("x\r\n");
   q.Append("END\r\n");
@@ -31,7 +32,8 @@ TEST(OutputQueueTest, ReferencesArePinnedUntilWritten) {
   static int released = 0;
   released = 0;
   const std::string big(5000, 'b');
-  OutputQueue q;
+  BufferPool pool;
+  OutputQueue q(&pool);
   q.Append("head ");
   q.AppendRef(big, Pin{nullptr, [](void*) { ++released; }});
   q.Append(" tail");
@@ -47,7 +49,8 @@ TEST(OutputQueueTest, ReferencesArePinnedUntilWritten) {
 }
 
 TEST(OutputQueueTest, LargeCopiesGetTheirOwnBlock) {
-  OutputQueue q;
+  BufferPool pool;
+  OutputQueue q(&pool);
   const std::string big(100 * 1024, 'x');
   q.Append("a");
   q.Append(big);
@@ -56,11 +59,26 @@ TEST(OutputQueueTest, LargeCopiesGetTheirOwnBlock) {
   q.EndWrite();
 }
 
+TEST(OutputQueueTest, WrittenBlocksGoBackToThePool) {
+  BufferPool pool;
+  OutputQueue q(&pool);
+  q.Append("hello");
+  EXPECT_EQ(0u, pool.cached());
+  q.BeginWrite();
+  q.EndWrite();
+  EXPECT_EQ(1u, pool.cached()) << "an idle connection should hold no output block";
+  q.Append("again");
+  EXPECT_EQ(0u, pool.cached());
+  EXPECT_EQ("again", Join(q.BeginWrite()));
+  q.EndWrite();
+}
+
 TEST(OutputQueueTest, DroppedQueueReleasesPins) {
   static int released = 0;
   released = 0;
   {
-    OutputQueue q;
+    BufferPool pool;
+    OutputQueue q(&pool);
     q.AppendRef("abc", Pin{nullptr, [](void*) { ++released; }});
   }
   EXPECT_EQ(1, released);
