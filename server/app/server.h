@@ -69,6 +69,7 @@ class Server final : public session::ServerControl {
   void WriteConnsStats(std::string& out) const;
   std::string StatsDetail(const std::string_view* args, int nargs);
   void ResetStats();
+  std::string CacheDump(const std::string_view* args, int nargs);
 
   const Settings settings_;
   const Clock* clock_;  // not owned

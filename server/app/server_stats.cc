@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "server/app/server.h"
+#include "server/common/numbers.h"
 #include "server/protocol/replies.h"
 #include "warmcache_version.h"
 
@@ -55,9 +56,7 @@ std::string Server::StatsReply(const std::string_view* args, int nargs) {
   } else if (sub == "conns") {
     WriteConnsStats(out);
   } else if (sub == "cachedump") {
-    if (!settings_.dump_enabled) return std::string(protocol::reply::kCachedumpDisabled);
-    // Items are not kept in per-class lists here, so there is nothing to walk cheaply.
-    return nargs < 3 ? std::string(protocol::reply::kBadCommandLine) : "END\r\n";
+    return CacheDump(args, nargs);
   } else {
     return std::string(protocol::reply::kError);
   }
@@ -79,6 +78,32 @@ void Server::ResetStats() {
   total_connections_.store(0, std::memory_order_relaxed);
   rejected_connections_.store(0, std::memory_order_relaxed);
   crawler_passes_.store(0, std::memory_order_relaxed);
+}
+
+// memcached's `stats cachedump <class> <limit>`: "ITEM <key> [<bytes> b; <exptime> s]" lines
+// for live items of one size class (limit 0 = no count limit), at most 2 MB, then END.
+std::string Server::CacheDump(const std::string_view* args, int nargs) {
+  if (!settings_.dump_enabled) return std::string(protocol::reply::kCachedumpDisabled);
+  if (nargs < 3) return std::string(protocol::reply::kBadCommandLine);
+  uint32_t id = 0;
+  uint32_t limit = 0;
+  if (!SafeStrtoul(args[1], &id) || !SafeStrtoul(args[2], &limit)) {
+    return std::string(protocol::reply::kBadFormat);
+  }
+  if (id >= storage::SizeClasses::kMaxClasses) return "CLIENT_ERROR Illegal slab id\r\n";
+  constexpr size_t kMaxDumpBytes = 2 * 1024 * 1024;  // memcached's cap
+  std::string out;
+  uint32_t shown = 0;
+  memory_.ForEachLiveItem([&](const storage::Item& item, int64_t) {
+    if (item.size_class != id) return true;
+    std::string line =
+        fmt::format("ITEM {} [{} b; {} s]\r\n", item.key(), item.value_len, item.exptime);
+    if (out.size() + line.size() + 5 > kMaxDumpBytes) return false;
+    out += line;
+    return limit == 0 || ++shown < limit;
+  });
+  out += "END\r\n";
+  return out;
 }
 
 std::string Server::StatsDetail(const std::string_view* args, int nargs) {

@@ -348,6 +348,19 @@ void MemoryTier::ResetStats() {
   malloc_fails_.store(0, std::memory_order_relaxed);
 }
 
+void MemoryTier::ForEachLiveItem(const std::function<bool(const Item&, int64_t now)>& fn) const {
+  for (const Shard& const_shard : shards_) {
+    Shard& shard = const_cast<Shard&>(const_shard);  // locking is not a logical mutation
+    std::lock_guard lock(shard.mu);
+    const int64_t now = clock_->NowSeconds();
+    for (const Item* head : shard.buckets) {
+      for (const Item* item = head; item != nullptr; item = item->hash_next) {
+        if (!IsDeadLocked(*item, now) && !fn(*item, now)) return;
+      }
+    }
+  }
+}
+
 MemoryTierStats MemoryTier::Stats() const {
   MemoryTierStats stats;
   stats.classes.resize(SizeClasses::kMaxClasses);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string_view>
 #include <vector>
@@ -140,6 +141,9 @@ class MemoryTier {
   size_t ReclaimExpired();
   // Removes every item (used by tests and by `flush_all` implementations that want it eager).
   void Clear();
+  // Calls fn(item, now) on live items, one shard lock at a time, until fn returns false. For
+  // bounded admin dumps (`stats cachedump`), not for the request path.
+  void ForEachLiveItem(const std::function<bool(const Item&, int64_t now)>& fn) const;
 
   void SetEvictionListener(EvictionListener* listener) { listener_ = listener; }
   // cache_memlimit: changes -m at run time; evicts down to the new limit.

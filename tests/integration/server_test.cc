@@ -381,9 +381,8 @@ TEST_F(ServerTest, DaemonWritesItsPidFile) {
   ASSERT_TRUE(dir.ok());
   const std::string pid_file = (*dir)->path() + "/warmcached.pid";
   const std::string port_file = (*dir)->path() + "/port";
-  auto run = RunCommand({"/usr/bin/env", "MEMCACHED_PORT_FILENAME=" + port_file,
-                         WC_WARMCACHED_PATH, "-d", "-P", pid_file, "-p", "-1", "-U", "0", "-l",
-                         "127.0.0.1", "-t", "1"},
+  auto run = RunCommand({"/usr/bin/env", "MEMCACHED_PORT_FILENAME=" + port_file, WC_WARMCACHED_PATH,
+                         "-d", "-P", pid_file, "-p", "-1", "-U", "0", "-l", "127.0.0.1", "-t", "1"},
                         seconds(10));
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(0, run->exit_status) << run->output;  // the parent returns once detached
@@ -402,6 +401,23 @@ TEST_F(ServerTest, DaemonWritesItsPidFile) {
     std::this_thread::sleep_for(milliseconds(5));
   }
   EXPECT_FALSE(std::ifstream(pid_file).good()) << "the daemon did not shut down cleanly";
+}
+
+TEST_F(ServerTest, CachedumpFeedsMemcdump) {
+  StartServer();
+  auto c = Connect();
+  EXPECT_EQ("STORED\r\n", Call(*c, "set dump:1 0 100 3\r\nabc\r\n"));
+  EXPECT_EQ("STORED\r\n", Call(*c, "set dump:2 0 0 1\r\nx\r\n"));
+  const std::string dump = Call(*c, "stats cachedump 1 0\r\n", "END\r\n");
+  EXPECT_NE(std::string::npos, dump.find("ITEM dump:2 [1 b; 0 s]\r\n")) << dump;
+  EXPECT_EQ("CLIENT_ERROR Illegal slab id\r\n", Call(*c, "stats cachedump 64 1\r\n"));
+  if (!HaveProgram("memcdump")) GTEST_SKIP() << "memcdump (libmemcached-tools) not installed";
+  auto run = RunCommand({"memcdump", "--servers=127.0.0.1:" + std::to_string(server_->port())},
+                        seconds(10));
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(0, run->exit_status) << run->output;
+  EXPECT_NE(std::string::npos, run->output.find("dump:1")) << run->output;
+  EXPECT_NE(std::string::npos, run->output.find("dump:2")) << run->output;
 }
 
 TEST_F(ServerTest, StatsConnsAndReset) {
