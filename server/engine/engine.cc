@@ -33,11 +33,16 @@ uint32_t Engine::AbsoluteExptime(int32_t exptime) const {
   return static_cast<uint32_t>(clock_->NowSeconds() + exptime);
 }
 
-bool Engine::ItemSizeOk(size_t key_len, size_t value_len) const {
+size_t Engine::MemcachedItemSize(size_t key_len, size_t value_len, uint32_t flags) const {
+  // memcached's ITEM_ntotal: header, CAS unless -C, key + NUL, value + CRLF, and the client
+  // flags only when non-zero.
+  return kMemcachedHeader + (options_.use_cas ? kCasBytes : 0) + key_len + 1 + value_len + 2 +
+         (flags != 0 ? sizeof(uint32_t) : 0);
+}
+
+bool Engine::ItemSizeOk(size_t key_len, size_t value_len, uint32_t flags) const {
   // The same arithmetic as memcached, so the largest value a client can store is the same.
-  const size_t total =
-      kMemcachedHeader + (options_.use_cas ? kCasBytes : 0) + key_len + 1 + value_len + 2;
-  return total <= options_.item_size_max;
+  return MemcachedItemSize(key_len, value_len, flags) <= options_.item_size_max;
 }
 
 ItemRef Engine::Get(std::string_view key, ThreadStats& stats) {
@@ -73,7 +78,7 @@ ItemRef Engine::GetAndTouch(std::string_view key, int32_t exptime, ThreadStats& 
 }
 
 StoreOutcome Engine::Store(const StoreRequest& request, ThreadStats& stats, uint64_t* cas_out) {
-  if (!ItemSizeOk(request.key.size(), request.value.size())) {
+  if (!ItemSizeOk(request.key.size(), request.value.size(), request.flags)) {
     RejectTooLarge(request.mode, request.key, stats);
     return StoreOutcome::kTooLarge;
   }
@@ -117,7 +122,13 @@ StoreOutcome Engine::StoreLocked(MemoryTier::KeyTxn& txn, const StoreRequest& re
         stats.cas_misses.Add();
         return StoreOutcome::kNotFound;
       }
-      if (request.cas == 0 || request.cas != old->cas) {
+      if (request.cas != 0 && request.cas != old->cas && request.allow_stale &&
+          request.cas < old->cas) {
+        // Meta "invalidate": an older writer's value is kept, marked stale, TTL unchanged.
+        fresh->exptime = old->exptime;
+        fresh->stale = true;
+        fresh->win_sent = old->win_sent;
+      } else if (request.cas == 0 || request.cas != old->cas) {
         stats.cas_badval.Add();
         stats.classes[old->size_class].cas_badval.Add();
         return StoreOutcome::kExists;
@@ -135,6 +146,7 @@ StoreOutcome Engine::StoreLocked(MemoryTier::KeyTxn& txn, const StoreRequest& re
   }
   Item* item = fresh.get();
   item->cas = NextCas();
+  item->key_binary = request.key_binary;
   if (!txn.Store(std::move(fresh))) {
     stats.store_no_memory.Add();
     // A failed set must not leave the previous value readable.
@@ -147,7 +159,7 @@ StoreOutcome Engine::StoreLocked(MemoryTier::KeyTxn& txn, const StoreRequest& re
 
 ItemRef Engine::Concatenate(const Item& old, const StoreRequest& request) {
   const size_t total = old.value_len + request.value.size();
-  if (!ItemSizeOk(old.key_len, total)) return ItemRef();
+  if (!ItemSizeOk(old.key_len, total, old.client_flags)) return ItemRef();
   ItemRef joined = ItemRef::Allocate(old.key(), total);
   if (!joined) return joined;
   char* out = joined->mutable_value();

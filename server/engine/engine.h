@@ -9,6 +9,7 @@
 
 #include "server/common/clock.h"
 #include "server/common/thread_stats.h"
+#include "server/engine/meta.h"
 #include "storage/flush_state.h"
 #include "storage/memory/memory_tier.h"
 
@@ -29,7 +30,9 @@ struct StoreRequest {
   uint32_t flags = 0;
   int32_t exptime = 0;  // as sent on the wire
   std::string_view value;
-  uint64_t cas = 0;  // kCas (and append/prepend when non-zero)
+  uint64_t cas = 0;          // kCas (and append/prepend when non-zero)
+  bool allow_stale = false;  // kCas: an older CAS stores the value marked stale (meta I)
+  bool key_binary = false;   // the key came base64-encoded (meta b)
 };
 
 // Thread safety: all methods may be called concurrently from any loop thread; each call is
@@ -59,11 +62,24 @@ class Engine {
   // flush_all [delay]: items stored before the deadline become invisible in every tier.
   void FlushAll(int32_t delay);
 
+  // The meta commands (engine_meta.cc).
+  MetaGetResult MetaGet(const MetaGetRequest& request, ThreadStats& stats);
+  StoreOutcome MetaSet(const MetaSetRequest& request, ThreadStats& stats, uint64_t* cas_out);
+  // An ms whose value is over the limit: like memcached, drops the old value in every mode.
+  void MetaRejectTooLarge(std::string_view key, ThreadStats& stats);
+  MetaDeleteOutcome MetaDelete(const MetaDeleteRequest& request, ThreadStats& stats);
+  MetaArithResult MetaArith(const MetaArithRequest& request, ThreadStats& stats);
+  // me: a live item without touching it.
+  storage::ItemRef Peek(std::string_view key);
+
   // memcached's exptime rule -> absolute unix seconds (0 = never; 1 = already expired).
   uint32_t AbsoluteExptime(int32_t exptime) const;
-  bool ItemSizeOk(size_t key_len, size_t value_len) const;
+  bool ItemSizeOk(size_t key_len, size_t value_len, uint32_t flags) const;
+  // What memcached would count for this item (its ITEM_ntotal): me's size=, the size limit.
+  size_t MemcachedItemSize(size_t key_len, size_t value_len, uint32_t flags) const;
   uint64_t NextCas();
   uint64_t current_cas() const { return cas_.load(std::memory_order_relaxed); }
+  int64_t Now() const { return clock_->NowSeconds(); }
   const EngineOptions& options() const { return options_; }
 
  private:

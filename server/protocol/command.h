@@ -31,7 +31,57 @@ enum class CommandType : uint8_t {
   kShutdown,
   kStats,
   kCacheMemlimit,
-  kMetaNoop,  // mn
+  kMetaNoop,    // mn
+  kMetaDebug,   // me
+  kMetaGet,     // mg
+  kMetaSet,     // ms
+  kMetaDelete,  // md
+  kMetaArith,   // ma
+};
+
+// One flag of a meta command ("v", "T30", "Oabc"): replies echo flags in request order.
+struct MetaFlag {
+  char code;
+  std::string_view token;  // what follows the code letter
+};
+
+// The flags of a meta command, decoded. Kept apart from Command (which every request resets)
+// because it is large; the session owns one and the parser fills it for m* commands.
+struct MetaRequest {
+  static constexpr int kMaxFlags = 20;
+
+  MetaFlag flags[kMaxFlags];
+  int nflags = 0;
+  bool key_binary = false;   // b: the key was base64 and is decoded into key_buf
+  bool value = false;        // v
+  bool no_update = false;    // u
+  bool quiet = false;        // q
+  bool vivify = false;       // N
+  bool has_ttl = false;      // T
+  bool has_recache = false;  // R
+  bool has_cas = false;      // C
+  bool invalidate = false;   // I
+  int32_t vivify_ttl = 0;
+  int32_t ttl = 0;
+  int32_t recache_ttl = 0;
+  uint32_t client_flags = 0;  // F
+  uint64_t compare_cas = 0;   // C
+  uint64_t delta = 1;         // D
+  uint64_t initial = 0;       // J
+  char mode = 0;              // M
+  char key_buf[256];
+
+  void Reset() {
+    nflags = 0;
+    key_binary = value = no_update = quiet = vivify = has_ttl = has_recache = has_cas = invalidate =
+        false;
+    vivify_ttl = ttl = recache_ttl = 0;
+    client_flags = 0;
+    compare_cas = 0;
+    delta = 1;
+    initial = 0;
+    mode = 0;
+  }
 };
 
 inline bool IsStorage(CommandType t) { return t >= CommandType::kSet && t <= CommandType::kCas; }

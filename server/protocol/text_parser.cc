@@ -5,56 +5,19 @@
 #include <cstring>
 
 #include "server/common/numbers.h"
+#include "server/protocol/meta_parser.h"
+#include "server/protocol/parse_internal.h"
 #include "server/protocol/replies.h"
 
 namespace warmcache::protocol {
 
 namespace {
 
-// memcached's tokenizer: splits on single spaces only, stops after 23 tokens and keeps the
-// unread remainder; `count` includes memcached's terminal token, so the arity checks below
-// read exactly like memcached's.
-struct Tokens {
-  static constexpr size_t kMax = 24;
-  // Offsets, not string_views: a plain array left uninitialised costs nothing per request.
-  struct Span {
-    uint32_t offset;
-    uint32_t length;
-  };
-  std::string_view line;
-  Span spans[kMax];
-  size_t count = 0;
-
-  std::string_view v(size_t i) const { return line.substr(spans[i].offset, spans[i].length); }
-  std::string_view last() const { return v(count - 2); }
-};
-
-void Tokenize(std::string_view line, Tokens* t) {
-  size_t real = 0;
-  size_t pos = 0;
-  const size_t n = line.size();
-  t->line = line;
-  while (pos < n) {
-    if (line[pos] == ' ') {
-      ++pos;
-      continue;
-    }
-    const void* space = std::memchr(line.data() + pos, ' ', n - pos);
-    const size_t end =
-        space ? static_cast<size_t>(static_cast<const char*>(space) - line.data()) : n;
-    t->spans[real++] = {static_cast<uint32_t>(pos), static_cast<uint32_t>(end - pos)};
-    pos = end;
-    // memcached stops after 23 tokens and leaves the rest of the line unread.
-    if (real == Tokens::kMax - 1) break;
-  }
-  t->count = real + 1;
-}
-
-ParseResult Done(size_t consumed) { return {ParseStatus::kOk, consumed, 0, {}}; }
+ParseResult Done(size_t consumed) { return ParsedOk(consumed); }
 ParseResult Closed() { return {ParseStatus::kClose, 0, 0, {}}; }
 
 ParseResult Fail(size_t consumed, std::string_view reply, bool noreply = false) {
-  return {ParseStatus::kError, consumed, 0, noreply ? std::string_view() : reply};
+  return ParseFailed(consumed, reply, noreply);
 }
 
 bool HasNoreply(const Tokens& t) { return t.last() == "noreply"; }
@@ -65,8 +28,8 @@ bool ArityIs(const Tokens& t, size_t a, size_t b) { return t.count == a || t.cou
 class LineParser {
  public:
   LineParser(const ParserOptions& options, std::string_view input, std::string_view line,
-             size_t consumed, Command* cmd)
-      : options_(options), input_(input), line_(line), consumed_(consumed), cmd_(cmd) {
+             size_t consumed, Command* cmd, MetaRequest* meta)
+      : options_(options), input_(input), line_(line), consumed_(consumed), cmd_(cmd), meta_(meta) {
     Tokenize(line, &t_);
   }
 
@@ -92,6 +55,7 @@ class LineParser {
   std::string_view line_;
   size_t consumed_;
   Command* cmd_;
+  MetaRequest* meta_;
   Tokens t_;
 };
 
@@ -104,8 +68,8 @@ ParseResult LineParser::Run() {
       cmd_->type = CommandType::kMetaNoop;
       return Done(consumed_);
     }
-    // TODO(#3): mg, ms, md, ma and me answer ERROR until the meta protocol exists.
-    return Unknown();
+    if (meta_ == nullptr) return Unknown();  // a caller without meta support
+    return ParseMeta(t_, input_, consumed_, options_, cmd_, meta_);
   }
   if (first == 'g') {
     if (t_.count < 3) return Unknown();
@@ -291,7 +255,7 @@ ParseResult LineParser::WithArgs(CommandType type) {
 
 }  // namespace
 
-ParseResult TextParser::Parse(std::string_view input, Command* command) const {
+ParseResult TextParser::Parse(std::string_view input, Command* command, MetaRequest* meta) const {
   const size_t newline = input.find('\n');
   if (newline == std::string_view::npos) {
     if (input.size() <= kMaxLine) return {};
@@ -309,7 +273,7 @@ ParseResult TextParser::Parse(std::string_view input, Command* command) const {
   // memcached handles the line as a C string: a NUL byte ends it.
   if (size_t nul = line.find('\0'); nul != std::string_view::npos) line = line.substr(0, nul);
   *command = Command();
-  return LineParser(options_, input, line, newline + 1, command).Run();
+  return LineParser(options_, input, line, newline + 1, command, meta).Run();
 }
 
 }  // namespace warmcache::protocol

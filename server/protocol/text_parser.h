@@ -37,8 +37,9 @@ class TextParser {
 
   explicit TextParser(const ParserOptions& options) : options_(options) {}
 
-  // Parses the first request in `input`.
-  ParseResult Parse(std::string_view input, Command* command) const;
+  // Parses the first request in `input`. Meta commands fill `meta` (without one they are
+  // unknown commands).
+  ParseResult Parse(std::string_view input, Command* command, MetaRequest* meta = nullptr) const;
 
  private:
   ParserOptions options_;

@@ -82,7 +82,7 @@ net::InputResult MemcacheSession::OnInput(std::string_view input) {
     }
     if (consumed == input.size()) return {consumed, net::InputAction::kNeedMore};
     if (handled >= ctx_->options.reqs_per_event) return {consumed, net::InputAction::kYield};
-    const protocol::ParseResult parsed = ctx_->parser->Parse(input.substr(consumed), &cmd_);
+    const protocol::ParseResult parsed = ctx_->parser->Parse(input.substr(consumed), &cmd_, &meta_);
     switch (parsed.status) {
       case ParseStatus::kNeedMore:
         return {consumed, net::InputAction::kNeedMore};
@@ -173,6 +173,21 @@ MemcacheSession::After MemcacheSession::Execute(const protocol::Command& cmd) {
       break;
     case CommandType::kMetaNoop:
       Reply(reply::kMetaNoop);
+      break;
+    case CommandType::kMetaDebug:
+      DoMetaDebug(cmd);
+      break;
+    case CommandType::kMetaGet:
+      DoMetaGet(cmd);
+      break;
+    case CommandType::kMetaSet:
+      DoMetaSet(cmd);
+      break;
+    case CommandType::kMetaDelete:
+      DoMetaDelete(cmd);
+      break;
+    case CommandType::kMetaArith:
+      DoMetaArith(cmd);
       break;
   }
   return After::kContinue;

@@ -63,6 +63,15 @@ class MemcacheSession final : public net::ConnectionHandler {
   After DoShutdown(const protocol::Command& cmd);
   void DoStats(const protocol::Command& cmd);
   void DoCacheMemlimit(const protocol::Command& cmd);
+  // The meta commands (memcache_session_meta.cc).
+  void DoMetaGet(const protocol::Command& cmd);
+  void DoMetaSet(const protocol::Command& cmd);
+  void DoMetaDelete(const protocol::Command& cmd);
+  void DoMetaArith(const protocol::Command& cmd);
+  void DoMetaDebug(const protocol::Command& cmd);
+  // " O<opaque>" and " k<key>" (base64 plus " b" for binary keys), in request order.
+  void AppendEchoFlags(std::string_view key, bool key_binary);
+  void AppendKeyFlag(std::string_view key, bool key_binary);
   void Reply(std::string_view text, bool noreply = false);
   void AppendValue(storage::ItemRef item);
 
@@ -70,6 +79,8 @@ class MemcacheSession final : public net::ConnectionHandler {
   net::Connection* conn_;      // not owned; owns this session
   ThreadStats& stats_;
   protocol::Command cmd_;
+  protocol::MetaRequest meta_;
+  std::string line_;  // scratch for meta reply lines
   size_t swallow_remaining_ = 0;
   bool first_input_ = true;
 };

@@ -31,6 +31,10 @@ struct Item {
   uint8_t size_class = 0;  // reporting class for `stats items` / `stats slabs`
   bool linked = false;
   bool fetched = false;  // read at least once since stored
+  // Meta protocol state, set under the shard lock:
+  bool stale = false;       // invalidated (md I / ms I): mg reports X
+  bool win_sent = false;    // a client was told to recache (W); later ones see Z
+  bool key_binary = false;  // stored with a base64 key (b): replies re-encode it
 
   char* data() { return reinterpret_cast<char*>(this + 1); }
   const char* data() const { return reinterpret_cast<const char*>(this + 1); }

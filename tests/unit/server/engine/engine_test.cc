@@ -176,8 +176,9 @@ TEST_F(EngineTest, ItemSizeLimitMatchesMemcached) {
   o.item_size_max = 1024;
   Make(o);
   // 48 header + 8 CAS + key + 1 + value + 2 must fit.
-  EXPECT_TRUE(engine_->ItemSizeOk(1, 1024 - 60));
-  EXPECT_FALSE(engine_->ItemSizeOk(1, 1024 - 59));
+  EXPECT_TRUE(engine_->ItemSizeOk(1, 1024 - 60, 0));
+  EXPECT_FALSE(engine_->ItemSizeOk(1, 1024 - 59, 0));
+  EXPECT_FALSE(engine_->ItemSizeOk(1, 1024 - 60, 7));  // non-zero flags take 4 bytes
   Store(StoreMode::kSet, "k", "old");
   EXPECT_EQ(StoreOutcome::kTooLarge, Store(StoreMode::kSet, "k", std::string(2000, 'x')));
   EXPECT_EQ("<miss>", Get("k"));  // a failed set never leaves the old value behind

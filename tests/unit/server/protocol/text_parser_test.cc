@@ -230,3 +230,68 @@ TEST_F(ParserTest, StatsAndShutdownArguments) {
 
 }  // namespace
 }  // namespace warmcache::protocol
+
+namespace warmcache::protocol {
+namespace {
+
+class MetaParserTest : public ::testing::Test {
+ protected:
+  ParseResult Parse(const std::string& wire) {
+    input_ = wire;
+    command_ = Command();
+    return parser_.Parse(input_, &command_, &meta_);
+  }
+  TextParser parser_{ParserOptions{}};
+  std::string input_;
+  Command command_;
+  MetaRequest meta_;
+};
+
+TEST_F(MetaParserTest, FlagsKeepTheirOrderAndValues) {
+  ASSERT_EQ(ParseStatus::kOk, Parse("mg key v T30 Oop k q N60 R5\r\n").status);
+  EXPECT_EQ(CommandType::kMetaGet, command_.type);
+  EXPECT_EQ("key", command_.key);
+  ASSERT_EQ(7, meta_.nflags);
+  EXPECT_EQ('v', meta_.flags[0].code);
+  EXPECT_EQ('O', meta_.flags[2].code);
+  EXPECT_EQ("op", meta_.flags[2].token);
+  EXPECT_TRUE(meta_.value && meta_.quiet && meta_.vivify && meta_.has_ttl && meta_.has_recache);
+  EXPECT_EQ(30, meta_.ttl);
+  EXPECT_EQ(60, meta_.vivify_ttl);
+  EXPECT_TRUE(command_.noreply);
+}
+
+TEST_F(MetaParserTest, Base64KeysAreDecoded) {
+  ASSERT_EQ(ParseStatus::kOk, Parse("mg a2V5 b v\r\n").status);
+  EXPECT_EQ("key", command_.key);
+  EXPECT_TRUE(meta_.key_binary);
+  EXPECT_EQ("CLIENT_ERROR error decoding key\r\n", Parse("mg !!!! b\r\n").reply);
+}
+
+TEST_F(MetaParserTest, ErrorsInMemcachedsWords) {
+  EXPECT_EQ("CLIENT_ERROR duplicate flag\r\n", Parse("mg k v v\r\n").reply);
+  EXPECT_EQ("CLIENT_ERROR invalid flag\r\n", Parse("mg k x\r\n").reply);
+  EXPECT_EQ("CLIENT_ERROR invalid or duplicate flag\r\n", Parse("md k x\r\n").reply);
+  EXPECT_EQ("CLIENT_ERROR bad token in command line format\r\n", Parse("mg k Tx\r\n").reply);
+  EXPECT_EQ("CLIENT_ERROR invalid mode for ma M token\r\n", Parse("ma k MX\r\n").reply);
+  EXPECT_EQ("CLIENT_ERROR opaque token too long\r\n",
+            Parse("mg k O" + std::string(32, 'o') + "\r\n").reply);
+  EXPECT_EQ("ERROR\r\n", Parse("mg\r\n").reply);
+  // An ms error still discards its data block.
+  ASSERT_EQ(ParseStatus::kOk, Parse("ms k 3 MX\r\nabc\r\n").status);
+  EXPECT_EQ("CLIENT_ERROR invalid mode for ms M token\r\n", command_.arg_error);
+  EXPECT_EQ(5u, command_.swallow);
+}
+
+TEST_F(MetaParserTest, MetaSetWaitsForItsDataBlock) {
+  const std::string wire = "ms k 5 T10 F3 c\r\nhello\r\n";
+  for (size_t cut = 1; cut < wire.size(); ++cut) {
+    EXPECT_EQ(ParseStatus::kNeedMore, Parse(wire.substr(0, cut)).status) << cut;
+  }
+  ASSERT_EQ(ParseStatus::kOk, Parse(wire).status);
+  EXPECT_EQ("hello", command_.value);
+  EXPECT_EQ(3u, meta_.client_flags);
+}
+
+}  // namespace
+}  // namespace warmcache::protocol

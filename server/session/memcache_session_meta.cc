@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Meta command replies: memcached 1.6.18's codes, with the requested flags echoed in order.
+#include <fmt/format.h>
+
+#include "server/protocol/base64.h"
+#include "server/protocol/replies.h"
+#include "server/session/memcache_session.h"
+
+namespace warmcache::session {
+
+namespace reply = protocol::reply;
+
+namespace {
+
+std::string_view Code(engine::StoreOutcome outcome) {
+  switch (outcome) {
+    case engine::StoreOutcome::kStored:
+      return "HD";
+    case engine::StoreOutcome::kExists:
+      return "EX";
+    case engine::StoreOutcome::kNotFound:
+      return "NF";
+    default:
+      return "NS";
+  }
+}
+
+// t: seconds left, or -1 for no expiry (printed unsigned, as memcached does).
+void AppendTtl(std::string& out, uint32_t exptime, int64_t now) {
+  out += " t";
+  if (exptime == 0) {
+    out += "-1";
+  } else {
+    out += std::to_string(static_cast<uint32_t>(exptime - static_cast<uint32_t>(now)));
+  }
+}
+
+}  // namespace
+
+void MemcacheSession::AppendKeyFlag(std::string_view key, bool key_binary) {
+  line_ += " k";
+  if (!key_binary) {
+    line_ += key;
+    return;
+  }
+  protocol::Base64Encode(key, &line_);
+  line_ += " b";
+}
+
+void MemcacheSession::AppendEchoFlags(std::string_view key, bool key_binary) {
+  for (int i = 0; i < meta_.nflags; ++i) {
+    const protocol::MetaFlag& f = meta_.flags[i];
+    if (f.code == 'O') {
+      line_ += " O";
+      line_ += f.token;
+    } else if (f.code == 'k') {
+      AppendKeyFlag(key, key_binary);
+    }
+  }
+}
+
+void MemcacheSession::DoMetaGet(const protocol::Command& cmd) {
+  engine::MetaGetRequest request;
+  request.key = cmd.key;
+  request.no_update = meta_.no_update;
+  request.vivify = meta_.vivify;
+  request.vivify_ttl = meta_.vivify_ttl;
+  request.touch = meta_.has_ttl;
+  request.ttl = meta_.ttl;
+  request.recache = meta_.has_recache;
+  request.recache_ttl = meta_.recache_ttl;
+  request.key_binary = meta_.key_binary;
+  engine::MetaGetResult result = ctx_->engine->MetaGet(request, stats_);
+  line_.clear();
+  if (!result.item) {
+    if (meta_.quiet) return;  // q hides a miss
+    line_ += "EN";
+    AppendEchoFlags(cmd.key, meta_.key_binary);
+    line_ += "\r\n";
+    conn_->out().Append(line_);
+    return;
+  }
+  const storage::Item& item = *result.item;
+  line_ += meta_.value ? "VA " + std::to_string(item.value_len) : std::string("HD");
+  uint32_t exptime = result.exptime_before;  // t reports the TTL as of its place in the flags
+  for (int i = 0; i < meta_.nflags; ++i) {
+    const protocol::MetaFlag& f = meta_.flags[i];
+    switch (f.code) {
+      case 'T':
+        exptime = result.exptime_after_touch;
+        break;
+      case 'N':
+        if (result.created) exptime = result.exptime_after_vivify;
+        break;
+      case 's':
+        line_ += " s" + std::to_string(item.value_len);
+        break;
+      case 't':
+        AppendTtl(line_, exptime, result.now);
+        break;
+      case 'c':
+        line_ += " c" + std::to_string(item.cas);
+        break;
+      case 'f':
+        line_ += " f" + std::to_string(item.client_flags);
+        break;
+      case 'l':
+        line_ += " l" + std::to_string(result.idle_before);
+        break;
+      case 'h':
+        line_ += result.fetched_before ? " h1" : " h0";
+        break;
+      case 'O':
+        line_ += " O";
+        line_ += f.token;
+        break;
+      case 'k':
+        AppendKeyFlag(item.key(), item.key_binary);
+        break;
+      default:
+        break;
+    }
+  }
+  if (result.already_won) line_ += " Z";
+  if (result.stale) line_ += " X";
+  if (result.won) line_ += " W";
+  line_ += "\r\n";
+  conn_->out().Append(line_);
+  if (meta_.value) AppendValue(std::move(result.item));
+}
+
+void MemcacheSession::DoMetaSet(const protocol::Command& cmd) {
+  if (!cmd.arg_error.empty() || cmd.too_large) {
+    // Errors are always sent, q or not; the data block is discarded either way.
+    if (cmd.too_large) ctx_->engine->MetaRejectTooLarge(cmd.key, stats_);
+    swallow_remaining_ = cmd.swallow;
+    conn_->out().Append(cmd.too_large ? reply::kTooLarge : cmd.arg_error);
+    return;
+  }
+  engine::MetaSetRequest request;
+  request.key = cmd.key;
+  request.value = cmd.value;
+  request.flags = meta_.client_flags;
+  request.exptime = meta_.has_ttl ? meta_.ttl : 0;
+  request.mode = meta_.mode;
+  request.has_cas = meta_.has_cas;
+  request.cas = meta_.compare_cas;
+  request.invalidate = meta_.invalidate;
+  request.key_binary = meta_.key_binary;
+  uint64_t cas = 0;
+  const engine::StoreOutcome outcome = ctx_->engine->MetaSet(request, stats_, &cas);
+  switch (outcome) {
+    case engine::StoreOutcome::kTooLarge:
+      return conn_->out().Append(reply::kTooLarge);
+    case engine::StoreOutcome::kNoMemory:
+      return conn_->out().Append(reply::kNoMemoryStoring);
+    case engine::StoreOutcome::kStored:
+      if (meta_.quiet) return;  // q hides HD only
+      break;
+    default:
+      break;
+  }
+  line_.assign(Code(outcome));
+  for (int i = 0; i < meta_.nflags; ++i) {
+    const protocol::MetaFlag& f = meta_.flags[i];
+    if (f.code == 'O') {
+      line_ += " O";
+      line_ += f.token;
+    } else if (f.code == 'k') {
+      AppendKeyFlag(cmd.key, meta_.key_binary);
+    } else if (f.code == 'c') {
+      line_ += " c" + std::to_string(cas);
+    }
+  }
+  line_ += "\r\n";
+  conn_->out().Append(line_);
+}
+
+void MemcacheSession::DoMetaDelete(const protocol::Command& cmd) {
+  engine::MetaDeleteRequest request;
+  request.key = cmd.key;
+  request.has_cas = meta_.has_cas;
+  request.cas = meta_.compare_cas;
+  request.invalidate = meta_.invalidate;
+  request.touch = meta_.has_ttl;
+  request.ttl = meta_.ttl;
+  const engine::MetaDeleteOutcome outcome = ctx_->engine->MetaDelete(request, stats_);
+  if (outcome == engine::MetaDeleteOutcome::kDeleted && meta_.quiet) return;
+  line_.assign(outcome == engine::MetaDeleteOutcome::kDeleted    ? "HD"
+               : outcome == engine::MetaDeleteOutcome::kNotFound ? "NF"
+                                                                 : "EX");
+  AppendEchoFlags(cmd.key, meta_.key_binary);
+  line_ += "\r\n";
+  conn_->out().Append(line_);
+}
+
+void MemcacheSession::DoMetaArith(const protocol::Command& cmd) {
+  engine::MetaArithRequest request;
+  request.key = cmd.key;
+  request.incr = meta_.mode != 'D' && meta_.mode != '-';
+  request.delta = meta_.delta;
+  request.has_cas = meta_.has_cas;
+  request.cas = meta_.compare_cas;
+  request.vivify = meta_.vivify;
+  request.vivify_ttl = meta_.vivify_ttl;
+  request.initial = meta_.initial;
+  request.touch = meta_.has_ttl;
+  request.ttl = meta_.ttl;
+  engine::MetaArithResult result = ctx_->engine->MetaArith(request, stats_);
+  line_.clear();
+  switch (result.outcome) {
+    case engine::MetaArithOutcome::kNonNumeric:
+      return conn_->out().Append(reply::kNonNumeric);
+    case engine::MetaArithOutcome::kNoMemory:
+      return conn_->out().Append(reply::kNoMemory);
+    case engine::MetaArithOutcome::kNotFound:
+    case engine::MetaArithOutcome::kExists:
+    case engine::MetaArithOutcome::kNotStored:
+      line_ = result.outcome == engine::MetaArithOutcome::kNotFound ? "NF"
+              : result.outcome == engine::MetaArithOutcome::kExists ? "EX"
+                                                                    : "NS";
+      AppendEchoFlags(cmd.key, meta_.key_binary);
+      line_ += "\r\n";
+      return conn_->out().Append(line_);
+    case engine::MetaArithOutcome::kOk:
+      break;
+  }
+  // memcached hides a quiet success only when the item already existed.
+  if (meta_.quiet && !result.created) return;
+  const std::string digits = std::to_string(result.value);
+  line_ = meta_.value ? "VA " + std::to_string(digits.size()) : std::string("HD");
+  uint32_t exptime = result.exptime_before;
+  for (int i = 0; i < meta_.nflags; ++i) {
+    const protocol::MetaFlag& f = meta_.flags[i];
+    switch (f.code) {
+      case 'c':
+        line_ += " c" + std::to_string(result.item->cas);
+        break;
+      case 't':
+        AppendTtl(line_, exptime, result.now);
+        break;
+      case 'T':
+        exptime = result.exptime_after_touch;
+        break;
+      case 'N':
+        if (result.created) exptime = result.exptime_after_vivify;
+        break;
+      case 'O':
+        line_ += " O";
+        line_ += f.token;
+        break;
+      case 'k':
+        AppendKeyFlag(cmd.key, meta_.key_binary);
+        break;
+      default:
+        break;
+    }
+  }
+  if (meta_.value) line_ += "\r\n" + digits;
+  line_ += "\r\n";
+  conn_->out().Append(line_);
+}
+
+void MemcacheSession::DoMetaDebug(const protocol::Command& cmd) {
+  stats_.meta_cmds.Add();
+  storage::ItemRef item = ctx_->engine->Peek(cmd.key);
+  if (!item) return conn_->out().Append("EN\r\n");
+  line_ = "ME ";
+  if (item->key_binary) {
+    protocol::Base64Encode(item->key(), &line_);
+  } else {
+    line_ += item->key();
+  }
+  const int64_t now = ctx_->engine->Now();
+  const long exp = item->exptime == 0 ? -1L : static_cast<long>(now - item->exptime);
+  const size_t size =
+      ctx_->engine->MemcachedItemSize(item->key_len, item->value_len, item->client_flags);
+  line_ += fmt::format(" exp={} la={} cas={} fetch={} cls={} size={}\r\n", exp,
+                       static_cast<uint64_t>(now - item->time), item->cas,
+                       item->fetched ? "yes" : "no", item->size_class, size);
+  conn_->out().Append(line_);
+}
+
+}  // namespace warmcache::session
