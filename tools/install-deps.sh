@@ -14,7 +14,8 @@ build=(
 # Tests and benchmarks talk to the real thing: Debian's memcached as the oracle, and real
 # third-party clients.
 test=(
-  memcached libmemcached-tools python3 python3-pymemcache netcat-openbsd procps
+  memcached libmemcached-tools python3 python3-pymemcache python3-memcache php-cli php-memcached
+  libcache-memcached-fast-perl netcat-openbsd procps
 )
 
 packages=("${build[@]}")
