@@ -35,6 +35,25 @@ void AppendTtl(std::string& out, uint32_t exptime, int64_t now) {
   }
 }
 
+// The exptime a t flag reports at its place among the flags: memcached makes one pass over
+// them, so a T (or the N of a created item) changes what later t flags see.
+struct TtlAtFlag {
+  uint32_t exptime;
+  uint32_t after_touch;
+  uint32_t after_vivify;
+  bool created;
+
+  void Pass(char code) {
+    if (code == 'T') exptime = after_touch;
+    if (code == 'N' && created) exptime = after_vivify;
+  }
+};
+
+void AppendOpaque(std::string& out, std::string_view token) {
+  out += " O";
+  out += token;
+}
+
 }  // namespace
 
 void MemcacheSession::AppendKeyFlag(std::string_view key, bool key_binary) {
@@ -51,8 +70,7 @@ void MemcacheSession::AppendEchoFlags(std::string_view key, bool key_binary) {
   for (int i = 0; i < meta_.nflags; ++i) {
     const protocol::MetaFlag& f = meta_.flags[i];
     if (f.code == 'O') {
-      line_ += " O";
-      line_ += f.token;
+      AppendOpaque(line_, f.token);
     } else if (f.code == 'k') {
       AppendKeyFlag(key, key_binary);
     }
@@ -82,43 +100,21 @@ void MemcacheSession::DoMetaGet(const protocol::Command& cmd) {
   }
   const storage::Item& item = *result.item;
   line_ += meta_.value ? "VA " + std::to_string(item.value_len) : std::string("HD");
-  uint32_t exptime = result.exptime_before;  // t reports the TTL as of its place in the flags
+  TtlAtFlag ttl{result.exptime_before, result.exptime_after_touch, result.exptime_after_vivify,
+                result.created};
   for (int i = 0; i < meta_.nflags; ++i) {
     const protocol::MetaFlag& f = meta_.flags[i];
+    ttl.Pass(f.code);
     switch (f.code) {
-      case 'T':
-        exptime = result.exptime_after_touch;
-        break;
-      case 'N':
-        if (result.created) exptime = result.exptime_after_vivify;
-        break;
-      case 's':
-        line_ += " s" + std::to_string(item.value_len);
-        break;
-      case 't':
-        AppendTtl(line_, exptime, result.now);
-        break;
-      case 'c':
-        line_ += " c" + std::to_string(item.cas);
-        break;
-      case 'f':
-        line_ += " f" + std::to_string(item.client_flags);
-        break;
-      case 'l':
-        line_ += " l" + std::to_string(result.idle_before);
-        break;
-      case 'h':
-        line_ += result.fetched_before ? " h1" : " h0";
-        break;
-      case 'O':
-        line_ += " O";
-        line_ += f.token;
-        break;
-      case 'k':
-        AppendKeyFlag(item.key(), item.key_binary);
-        break;
-      default:
-        break;
+      case 's': line_ += " s" + std::to_string(item.value_len); break;
+      case 't': AppendTtl(line_, ttl.exptime, result.now); break;
+      case 'c': line_ += " c" + std::to_string(item.cas); break;
+      case 'f': line_ += " f" + std::to_string(item.client_flags); break;
+      case 'l': line_ += " l" + std::to_string(result.idle_before); break;
+      case 'h': line_ += result.fetched_before ? " h1" : " h0"; break;
+      case 'O': AppendOpaque(line_, f.token); break;
+      case 'k': AppendKeyFlag(item.key(), item.key_binary); break;
+      default: break;
     }
   }
   if (result.already_won) line_ += " Z";
@@ -164,8 +160,7 @@ void MemcacheSession::DoMetaSet(const protocol::Command& cmd) {
   for (int i = 0; i < meta_.nflags; ++i) {
     const protocol::MetaFlag& f = meta_.flags[i];
     if (f.code == 'O') {
-      line_ += " O";
-      line_ += f.token;
+      AppendOpaque(line_, f.token);
     } else if (f.code == 'k') {
       AppendKeyFlag(cmd.key, meta_.key_binary);
     } else if (f.code == 'c') {
@@ -229,31 +224,17 @@ void MemcacheSession::DoMetaArith(const protocol::Command& cmd) {
   if (meta_.quiet && !result.created) return;
   const std::string digits = std::to_string(result.value);
   line_ = meta_.value ? "VA " + std::to_string(digits.size()) : std::string("HD");
-  uint32_t exptime = result.exptime_before;
+  TtlAtFlag ttl{result.exptime_before, result.exptime_after_touch, result.exptime_after_vivify,
+                result.created};
   for (int i = 0; i < meta_.nflags; ++i) {
     const protocol::MetaFlag& f = meta_.flags[i];
+    ttl.Pass(f.code);
     switch (f.code) {
-      case 'c':
-        line_ += " c" + std::to_string(result.item->cas);
-        break;
-      case 't':
-        AppendTtl(line_, exptime, result.now);
-        break;
-      case 'T':
-        exptime = result.exptime_after_touch;
-        break;
-      case 'N':
-        if (result.created) exptime = result.exptime_after_vivify;
-        break;
-      case 'O':
-        line_ += " O";
-        line_ += f.token;
-        break;
-      case 'k':
-        AppendKeyFlag(cmd.key, meta_.key_binary);
-        break;
-      default:
-        break;
+      case 'c': line_ += " c" + std::to_string(result.item->cas); break;
+      case 't': AppendTtl(line_, ttl.exptime, result.now); break;
+      case 'O': AppendOpaque(line_, f.token); break;
+      case 'k': AppendKeyFlag(cmd.key, meta_.key_binary); break;
+      default: break;
     }
   }
   if (meta_.value) line_ += "\r\n" + digits;
