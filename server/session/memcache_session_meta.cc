@@ -106,15 +106,32 @@ void MemcacheSession::DoMetaGet(const protocol::Command& cmd) {
     const protocol::MetaFlag& f = meta_.flags[i];
     ttl.Pass(f.code);
     switch (f.code) {
-      case 's': line_ += " s" + std::to_string(item.value_len); break;
-      case 't': AppendTtl(line_, ttl.exptime, result.now); break;
-      case 'c': line_ += " c" + std::to_string(item.cas); break;
-      case 'f': line_ += " f" + std::to_string(item.client_flags); break;
-      case 'l': line_ += " l" + std::to_string(result.idle_before); break;
-      case 'h': line_ += result.fetched_before ? " h1" : " h0"; break;
-      case 'O': AppendOpaque(line_, f.token); break;
-      case 'k': AppendKeyFlag(item.key(), item.key_binary); break;
-      default: break;
+      case 's':
+        line_ += " s" + std::to_string(item.value_len);
+        break;
+      case 't':
+        AppendTtl(line_, ttl.exptime, result.now);
+        break;
+      case 'c':
+        line_ += " c" + std::to_string(item.cas);
+        break;
+      case 'f':
+        line_ += " f" + std::to_string(item.client_flags);
+        break;
+      case 'l':
+        line_ += " l" + std::to_string(result.idle_before);
+        break;
+      case 'h':
+        line_ += result.fetched_before ? " h1" : " h0";
+        break;
+      case 'O':
+        AppendOpaque(line_, f.token);
+        break;
+      case 'k':
+        AppendKeyFlag(item.key(), item.key_binary);
+        break;
+      default:
+        break;
     }
   }
   if (result.already_won) line_ += " Z";
@@ -230,11 +247,20 @@ void MemcacheSession::DoMetaArith(const protocol::Command& cmd) {
     const protocol::MetaFlag& f = meta_.flags[i];
     ttl.Pass(f.code);
     switch (f.code) {
-      case 'c': line_ += " c" + std::to_string(result.item->cas); break;
-      case 't': AppendTtl(line_, ttl.exptime, result.now); break;
-      case 'O': AppendOpaque(line_, f.token); break;
-      case 'k': AppendKeyFlag(cmd.key, meta_.key_binary); break;
-      default: break;
+      case 'c':
+        line_ += " c" + std::to_string(result.item->cas);
+        break;
+      case 't':
+        AppendTtl(line_, ttl.exptime, result.now);
+        break;
+      case 'O':
+        AppendOpaque(line_, f.token);
+        break;
+      case 'k':
+        AppendKeyFlag(cmd.key, meta_.key_binary);
+        break;
+      default:
+        break;
     }
   }
   if (meta_.value) line_ += "\r\n" + digits;
