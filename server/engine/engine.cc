@@ -19,7 +19,16 @@ constexpr size_t kCasBytes = 8;
 
 Engine::Engine(const EngineOptions& options, storage::MemoryTier* memory,
                storage::FlushState* flush, const Clock* clock)
-    : options_(options), memory_(memory), flush_(flush), clock_(clock) {}
+    : options_(options),
+      memory_(memory),
+      flush_(flush),
+      clock_(clock),
+      process_started_(clock->NowSeconds() - 62) {}
+
+uint32_t Engine::TtlForReply(uint32_t exptime, int64_t now) const {
+  const int64_t relative_exptime = exptime <= process_started_ ? 1 : exptime - process_started_;
+  return static_cast<uint32_t>(relative_exptime - (now - process_started_));
+}
 
 uint64_t Engine::NextCas() {
   if (!options_.use_cas) return 0;

@@ -80,6 +80,9 @@ class Engine {
   uint64_t NextCas();
   uint64_t current_cas() const { return cas_.load(std::memory_order_relaxed); }
   int64_t Now() const { return clock_->NowSeconds(); }
+  // Seconds left as the meta t flag prints them. memcached counts time from its start (less
+  // 62 s) in 32 bits, so a TTL already in the past prints as a number just under 2^32.
+  uint32_t TtlForReply(uint32_t exptime, int64_t now) const;
   const EngineOptions& options() const { return options_; }
 
  private:
@@ -92,6 +95,7 @@ class Engine {
   storage::FlushState* flush_;   // not owned; outlives the engine
   const Clock* clock_;           // not owned; outlives the engine
   std::atomic<uint64_t> cas_{0};
+  const int64_t process_started_;  // memcached's epoch for relative times: start - 62 s
 };
 
 }  // namespace warmcache::engine

@@ -42,36 +42,39 @@ MetaGetResult Engine::MetaGet(const MetaGetRequest& r, ThreadStats& stats) {
       // A stub for the winner to fill: empty value, flags 0.
       ItemRef stub = ItemRef::Allocate(r.key, 0);
       if (stub) {
-        stub->cas = NextCas();
-        stub->key_binary = r.key_binary;
+        stub->cas = NextCas();  // (memcached does not mark a stub's key as binary)
         result.created = txn.Store(std::move(stub));
       }
     }
     Item* item = txn.item();
     if (item == nullptr) {
-      if (r.touch) {
-        stats.touch_cmds.Add();
-        stats.touch_misses.Add();
-      } else {
-        stats.get_cmds.Add();
-        stats.get_misses.Add();
-      }
+      // memcached counts a miss as a get even with T.
+      stats.get_cmds.Add();
+      stats.get_misses.Add();
       return result;
     }
     result.fetched_before = item->fetched;
     result.idle_before = static_cast<uint32_t>(txn.now() - item->time);
     result.exptime_before = item->exptime;
+    // R compares against the TTL as it stands at R's place among the flags.
+    const bool recache_sees_touch = r.touch && !r.recache_before_touch;
+    const uint32_t exptime_at_recache = recache_sees_touch ? touch_exptime : item->exptime;
     if (r.touch) {
       txn.SetExptime(touch_exptime);
       result.exptime_after_touch = touch_exptime;
     }
-    if (result.created) {
+    if (result.created && r.vivify_sets_ttl) {
       txn.SetExptime(vivify_exptime);
       result.exptime_after_vivify = vivify_exptime;
       result.won = true;
     }
-    if (r.recache && !item->win_sent && !result.created && item->exptime != 0 &&
-        item->exptime < recache_exptime) {
+    if (r.aborted) {
+      if (!r.locked && !r.no_update) txn.RecordHit();
+      result.item = txn.Ref();
+      return result;
+    }
+    if (r.recache && !item->win_sent && !result.created && exptime_at_recache != 0 &&
+        exptime_at_recache < recache_exptime) {
       result.won = true;
     }
     result.already_won = item->win_sent;

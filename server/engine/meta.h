@@ -19,6 +19,12 @@ struct MetaGetRequest {
   int32_t ttl = 0;
   bool recache = false;  // R: win if the remaining TTL is below this
   int32_t recache_ttl = 0;
+  bool recache_before_touch = false;  // R precedes T among the flags
+  // The reply will be an error (an over-long opaque): memcached stops at that flag, so the
+  // flags before it took effect and nothing after: no win, no bump if the item was locked.
+  bool aborted = false;
+  bool vivify_sets_ttl = true;  // N came before the abort
+  bool locked = false;          // any of N T R h l: memcached bumps late (or not at all)
   bool key_binary = false;
 };
 

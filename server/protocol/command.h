@@ -64,17 +64,19 @@ struct MetaRequest {
   int32_t vivify_ttl = 0;
   int32_t ttl = 0;
   int32_t recache_ttl = 0;
-  uint32_t client_flags = 0;  // F
-  uint64_t compare_cas = 0;   // C
-  uint64_t delta = 1;         // D
-  uint64_t initial = 0;       // J
-  char mode = 0;              // M
+  uint32_t client_flags = 0;     // F
+  uint64_t compare_cas = 0;      // C
+  uint64_t delta = 1;            // D
+  uint64_t initial = 0;          // J
+  char mode = 0;                 // M
+  bool opaque_too_long = false;  // mg and ma report it only after acting, as memcached does
+  int long_opaque_at = 0;        // index in flags of the first over-long O, if any
   char key_buf[256];
 
   void Reset() {
     nflags = 0;
     key_binary = value = no_update = quiet = vivify = has_ttl = has_recache = has_cas = invalidate =
-        false;
+        opaque_too_long = false;
     vivify_ttl = ttl = recache_ttl = 0;
     client_flags = 0;
     compare_cas = 0;

@@ -116,9 +116,13 @@ std::string_view PreparseFlags(const Tokens& t, size_t start, Command* cmd, Meta
   return error;
 }
 
-bool OpaqueTooLong(const MetaRequest& m) {
+// Notes where the first over-long opaque stands; true if there is one.
+bool OpaqueTooLong(MetaRequest& m) {
   for (int i = 0; i < m.nflags; ++i) {
-    if (m.flags[i].code == 'O' && m.flags[i].token.size() + 1 > kMaxOpaqueLength) return true;
+    if (m.flags[i].code == 'O' && m.flags[i].token.size() + 1 > kMaxOpaqueLength) {
+      m.long_opaque_at = i;
+      return true;
+    }
   }
   return false;
 }
@@ -148,7 +152,7 @@ ParseResult Get(const Tokens& t, size_t consumed, Command* cmd, MetaRequest* m) 
   if (std::string_view error = PreparseFlags(t, 2, cmd, m); !error.empty()) {
     return ParseFailed(consumed, error);
   }
-  if (OpaqueTooLong(*m)) return ParseFailed(consumed, kOpaqueTooLong);
+  m->opaque_too_long = OpaqueTooLong(*m);
   cmd->noreply = m->quiet;
   return ParsedOk(consumed);
 }
@@ -170,10 +174,13 @@ ParseResult Set(const Tokens& t, std::string_view input, size_t consumed,
   const size_t block = static_cast<size_t>(vlen) + 2;
   // From here on an error also discards the data block, as memcached does.
   std::string_view error = PreparseFlags(t, 3, cmd, m);
-  if (error.empty() && OpaqueTooLong(*m)) error = kOpaqueTooLong;
-  if (error.empty() && m->mode != 0 && m->mode != 'E' && m->mode != 'A' && m->mode != 'P' &&
-      m->mode != 'R' && m->mode != 'S') {
-    error = kBadSetMode;
+  if (error.empty()) {
+    if (OpaqueTooLong(*m)) error = kOpaqueTooLong;
+    // A bad mode is reported over a long opaque: memcached checks it after, same message slot.
+    if (m->mode != 0 && m->mode != 'E' && m->mode != 'A' && m->mode != 'P' && m->mode != 'R' &&
+        m->mode != 'S') {
+      error = kBadSetMode;
+    }
   }
   cmd->noreply = m->quiet;
   if (!error.empty() || static_cast<size_t>(vlen) > options.max_value_len) {
@@ -202,7 +209,11 @@ ParseResult DeleteOrArith(CommandType type, const Tokens& t, size_t consumed, Co
   }
   cmd->key = t.v(1);
   if (!PreparseFlags(t, 2, cmd, m).empty()) return ParseFailed(consumed, kInvalidOrDuplicate);
-  if (OpaqueTooLong(*m)) return ParseFailed(consumed, kOpaqueTooLong);
+  // md checks the opaque before acting; ma only after (see the session).
+  m->opaque_too_long = OpaqueTooLong(*m);
+  if (type == CommandType::kMetaDelete && m->opaque_too_long) {
+    return ParseFailed(consumed, kOpaqueTooLong);
+  }
   if (type == CommandType::kMetaArith && m->mode != 0 && m->mode != 'I' && m->mode != '+' &&
       m->mode != 'D' && m->mode != '-') {
     return ParseFailed(consumed, kBadArithMode);

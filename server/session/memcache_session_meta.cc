@@ -10,6 +10,8 @@ namespace warmcache::session {
 
 namespace reply = protocol::reply;
 
+constexpr std::string_view kOpaqueTooLong = "CLIENT_ERROR opaque token too long\r\n";
+
 namespace {
 
 std::string_view Code(engine::StoreOutcome outcome) {
@@ -25,14 +27,10 @@ std::string_view Code(engine::StoreOutcome outcome) {
   }
 }
 
-// t: seconds left, or -1 for no expiry (printed unsigned, as memcached does).
-void AppendTtl(std::string& out, uint32_t exptime, int64_t now) {
+// t: seconds left, or -1 for no expiry.
+void AppendTtl(std::string& out, const engine::Engine& engine, uint32_t exptime, int64_t now) {
   out += " t";
-  if (exptime == 0) {
-    out += "-1";
-  } else {
-    out += std::to_string(static_cast<uint32_t>(exptime - static_cast<uint32_t>(now)));
-  }
+  out += exptime == 0 ? std::string("-1") : std::to_string(engine.TtlForReply(exptime, now));
 }
 
 // The exptime a t flag reports at its place among the flags: memcached makes one pass over
@@ -88,7 +86,27 @@ void MemcacheSession::DoMetaGet(const protocol::Command& cmd) {
   request.recache = meta_.has_recache;
   request.recache_ttl = meta_.recache_ttl;
   request.key_binary = meta_.key_binary;
+  bool seen_touch = false;
+  for (int i = 0; i < meta_.nflags; ++i) {
+    const protocol::MetaFlag& f = meta_.flags[i];
+    if (f.code == 'N' || f.code == 'T' || f.code == 'R' || f.code == 'h' || f.code == 'l') {
+      request.locked = true;
+    }
+    if (f.code == 'R' && !seen_touch) request.recache_before_touch = true;
+    if (f.code == 'T') seen_touch = true;
+  }
+  if (meta_.opaque_too_long) {
+    // Only the flags before the long opaque act (see MetaGetRequest::aborted).
+    request.aborted = true;
+    request.touch = request.vivify_sets_ttl = false;
+    for (int i = 0; i < meta_.long_opaque_at; ++i) {
+      if (meta_.flags[i].code == 'T') request.touch = true;
+      if (meta_.flags[i].code == 'N') request.vivify_sets_ttl = true;
+    }
+  }
   engine::MetaGetResult result = ctx_->engine->MetaGet(request, stats_);
+  // memcached checks the opaque while writing the reply, after the command took effect.
+  if (meta_.opaque_too_long) return conn_->out().Append(kOpaqueTooLong);
   line_.clear();
   if (!result.item) {
     if (meta_.quiet) return;  // q hides a miss
@@ -110,7 +128,7 @@ void MemcacheSession::DoMetaGet(const protocol::Command& cmd) {
         line_ += " s" + std::to_string(item.value_len);
         break;
       case 't':
-        AppendTtl(line_, ttl.exptime, result.now);
+        AppendTtl(line_, *ctx_->engine, ttl.exptime, result.now);
         break;
       case 'c':
         line_ += " c" + std::to_string(item.cas);
@@ -220,6 +238,11 @@ void MemcacheSession::DoMetaArith(const protocol::Command& cmd) {
   request.ttl = meta_.ttl;
   engine::MetaArithResult result = ctx_->engine->MetaArith(request, stats_);
   line_.clear();
+  if (meta_.opaque_too_long && (result.outcome == engine::MetaArithOutcome::kOk ||
+                                result.outcome == engine::MetaArithOutcome::kNotFound ||
+                                result.outcome == engine::MetaArithOutcome::kExists)) {
+    return conn_->out().Append(kOpaqueTooLong);
+  }
   switch (result.outcome) {
     case engine::MetaArithOutcome::kNonNumeric:
       return conn_->out().Append(reply::kNonNumeric);
@@ -251,7 +274,7 @@ void MemcacheSession::DoMetaArith(const protocol::Command& cmd) {
         line_ += " c" + std::to_string(result.item->cas);
         break;
       case 't':
-        AppendTtl(line_, ttl.exptime, result.now);
+        AppendTtl(line_, *ctx_->engine, ttl.exptime, result.now);
         break;
       case 'O':
         AppendOpaque(line_, f.token);
