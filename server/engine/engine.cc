@@ -35,7 +35,7 @@ uint64_t Engine::NextCas() {
   return cas_.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
-uint32_t Engine::AbsoluteExptime(int32_t exptime) const {
+uint32_t Engine::AbsoluteExptime(int64_t exptime) const {
   if (exptime == 0) return 0;
   if (exptime < 0) return 1;  // in the past: expired at once
   if (exptime > kMaxRelativeExptime) return static_cast<uint32_t>(exptime);  // unix time
@@ -70,7 +70,7 @@ ItemRef Engine::Get(std::string_view key, ThreadStats& stats) {
   });
 }
 
-ItemRef Engine::GetAndTouch(std::string_view key, int32_t exptime, ThreadStats& stats) {
+ItemRef Engine::GetAndTouch(std::string_view key, int64_t exptime, ThreadStats& stats) {
   const uint32_t absolute = AbsoluteExptime(exptime);
   return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
     stats.touch_cmds.Add();
@@ -229,7 +229,7 @@ DeltaOutcome Engine::Delta(std::string_view key, bool incr, uint64_t delta, Thre
   });
 }
 
-bool Engine::Touch(std::string_view key, int32_t exptime, ThreadStats& stats) {
+bool Engine::Touch(std::string_view key, int64_t exptime, ThreadStats& stats) {
   return static_cast<bool>(GetAndTouch(key, exptime, stats));
 }
 

@@ -28,7 +28,7 @@ struct StoreRequest {
   StoreMode mode = StoreMode::kSet;
   std::string_view key;
   uint32_t flags = 0;
-  int32_t exptime = 0;  // as sent on the wire
+  int64_t exptime = 0;  // as sent on the wire (text: signed 32-bit; binary: unsigned 32-bit)
   std::string_view value;
   uint64_t cas = 0;          // kCas (and append/prepend when non-zero)
   bool allow_stale = false;  // kCas: an older CAS stores the value marked stale (meta I)
@@ -49,7 +49,7 @@ class Engine {
   // get/gets: the live item, or empty on a miss.
   storage::ItemRef Get(std::string_view key, ThreadStats& stats);
   // gat/gats: as Get, and sets a new expiry on a hit.
-  storage::ItemRef GetAndTouch(std::string_view key, int32_t exptime, ThreadStats& stats);
+  storage::ItemRef GetAndTouch(std::string_view key, int64_t exptime, ThreadStats& stats);
   StoreOutcome Store(const StoreRequest& request, ThreadStats& stats, uint64_t* cas_out);
   // A value over the size limit was refused before it was read. A set still removes the old
   // value, so a later read cannot return what the client meant to overwrite.
@@ -58,7 +58,7 @@ class Engine {
   // incr/decr. On kOk, `result` holds the new value.
   DeltaOutcome Delta(std::string_view key, bool incr, uint64_t delta, ThreadStats& stats,
                      uint64_t* result);
-  bool Touch(std::string_view key, int32_t exptime, ThreadStats& stats);
+  bool Touch(std::string_view key, int64_t exptime, ThreadStats& stats);
   // flush_all [delay]: items stored before the deadline become invisible in every tier.
   void FlushAll(int32_t delay);
 
@@ -73,7 +73,7 @@ class Engine {
   storage::ItemRef Peek(std::string_view key);
 
   // memcached's exptime rule -> absolute unix seconds (0 = never; 1 = already expired).
-  uint32_t AbsoluteExptime(int32_t exptime) const;
+  uint32_t AbsoluteExptime(int64_t exptime) const;
   bool ItemSizeOk(size_t key_len, size_t value_len, uint32_t flags) const;
   // What memcached would count for this item (its ITEM_ntotal): me's size=, the size limit.
   size_t MemcachedItemSize(size_t key_len, size_t value_len, uint32_t flags) const;

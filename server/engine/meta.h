@@ -14,9 +14,9 @@ struct MetaGetRequest {
   std::string_view key;
   bool no_update = false;  // u: no LRU bump, not marked fetched
   bool vivify = false;     // N: create an empty item on a miss
-  int32_t vivify_ttl = 0;
+  int64_t vivify_ttl = 0;
   bool touch = false;  // T
-  int32_t ttl = 0;
+  int64_t ttl = 0;
   bool recache = false;  // R: win if the remaining TTL is below this
   int32_t recache_ttl = 0;
   bool recache_before_touch = false;  // R precedes T among the flags
@@ -47,7 +47,7 @@ struct MetaSetRequest {
   std::string_view key;
   std::string_view value;
   uint32_t flags = 0;
-  int32_t exptime = 0;
+  int64_t exptime = 0;
   char mode = 0;
   bool has_cas = false;
   uint64_t cas = 0;
@@ -63,7 +63,7 @@ struct MetaDeleteRequest {
   uint64_t cas = 0;
   bool invalidate = false;  // I: mark stale with a new CAS instead of deleting
   bool touch = false;       // T, with I
-  int32_t ttl = 0;
+  int64_t ttl = 0;
 };
 
 enum class MetaArithOutcome : uint8_t {
@@ -82,10 +82,10 @@ struct MetaArithRequest {
   bool has_cas = false;
   uint64_t cas = 0;
   bool vivify = false;  // N: create with `initial` on a miss
-  int32_t vivify_ttl = 0;
+  int64_t vivify_ttl = 0;
   uint64_t initial = 0;
   bool touch = false;  // T: new TTL on success
-  int32_t ttl = 0;
+  int64_t ttl = 0;
 };
 
 struct MetaArithResult {
