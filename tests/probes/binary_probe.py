@@ -472,6 +472,12 @@ def cases():
         note="each step is sent after the previous reply; the lambda gets the last reply's CAS"))
     c.append(Case("replace with cas mismatch", [store("SET", b"rc", b"a"),
                                                 store("REPLACE", b"rc", b"b", cas=999999)]))
+    c.append(Case("incr existing with exptime ffffffff", [
+        store("SET", b"i15", b"5"), delta("INCR", b"i15", 1, exptime=0xFFFFFFFF)]))
+    c.append(Case("touch and gat miss, quiet gat miss", [
+        frame("TOUCH", b"nokey", exptime_extras(1), opaque=1),
+        frame("GATQ", b"nokey", exptime_extras(1), opaque=2),
+        frame("GATKQ", b"nokey", exptime_extras(1), opaque=3)]))
     return c
 
 
