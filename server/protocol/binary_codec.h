@@ -149,9 +149,10 @@ struct ParseResult {
   bool close_after_reply = false;                   // kError: close once the reply is sent
 };
 
-// Parses the request at the start of `input`. Reads only within `input` and never trusts a
-// length beyond kMaxFrameHead before it is checked; *out is reset first. After kError,
-// out->opcode and out->opaque are set for the reply.
+// Parses the request at the start of `input`; *out is reset first. Reads only within
+// `input`, and never asks for more than a head of kMaxFrameHead bytes plus a value of
+// limits.max_value_len, whatever the header claims. After kError, out->opcode and
+// out->opaque are set for the reply.
 ParseResult Parse(std::string_view input, Request* out, const ParseLimits& limits);
 
 // Whether memcached sends a reply with `status` for `request`: quiet gets (getq, getkq,
