@@ -5,7 +5,7 @@
 //   - kOk/kError consume at least a header and never more than the input;
 //   - every view lies inside the input, and the key of a kOk request fits a reply head;
 //   - one byte less than what was consumed is kNeedMore, and `need` is what was consumed
-//     (or 0 before the header), so a session that waits for `need` bytes gets the frame;
+//     (or 0 before the header); given `need` bytes, the frame parses and uses them all;
 //   - replies for every request encode within their documented buffer sizes.
 // The first input byte picks the value limit, so small limits reach the too-large path.
 #include <cstddef>
@@ -39,6 +39,16 @@ bin::ParseResult ParseCopy(std::string_view input, size_t n, const bin::ParseLim
   return bin::Parse(std::string_view(copy.get(), n), &request, limits);
 }
 
+// Once `need` bytes are in (the rest zero-filled here), the frame parses.
+void CheckNeedIsEnough(std::string_view input, size_t need, const bin::ParseLimits& limits) {
+  std::unique_ptr<char[]> full(new char[need]());
+  std::memcpy(full.get(), input.data(), input.size());
+  bin::Request request;
+  const bin::ParseResult r = bin::Parse(std::string_view(full.get(), need), &request, limits);
+  Check(r.status != bin::ParseStatus::kNeedMore && r.status != bin::ParseStatus::kClose);
+  Check(r.consumed == need);
+}
+
 void EncodeReplies(const bin::Request& request, const bin::ParseResult& result) {
   char buf[bin::kMaxResponseHead + bin::kMaxErrorResponse];
   if (result.status == bin::ParseStatus::kError) {
@@ -60,6 +70,7 @@ void CheckResult(std::string_view input, const bin::Request& request,
                  const bin::ParseResult& result, const bin::ParseLimits& limits) {
   if (result.status == bin::ParseStatus::kNeedMore) {
     Check(result.need == 0 ? input.size() < bin::kHeaderSize : result.need > input.size());
+    if (result.need > 0) CheckNeedIsEnough(input, result.need, limits);
     return;
   }
   if (result.status == bin::ParseStatus::kClose) return;

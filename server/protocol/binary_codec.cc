@@ -204,7 +204,7 @@ ParseResult Parse(std::string_view input, Request* out, const ParseLimits& limit
   if (head > kMaxFrameHead) return {ParseStatus::kClose};
 
   const OpcodeInfo info = Describe(out->opcode);
-  // Widened: key + extras + header cannot overflow, body + header can on 32-bit size_t.
+  // What the body holds past extras and key; meaningful only when the frame is `framed`.
   const uint64_t value_length =
       n.body >= n.key + n.extras ? static_cast<uint64_t>(n.body) - n.key - n.extras : 0;
   const bool framed = n.key + n.extras <= n.body;
