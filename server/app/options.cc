@@ -220,7 +220,6 @@ Status ApplyOption(int opt, const char* value, ParsedOptions* parsed) {
         return Usage("Invalid value for binding protocol: " + proto +
                      " -- should be one of auto, binary, or ascii");
       }
-      if (proto == "binary") return Usage("-B binary: the binary protocol is not supported yet");
       s.protocol = proto;
       return Status::Ok();
     }

@@ -87,6 +87,8 @@ Server::Server(const Settings& settings, const Clock* clock)
   session_context_.options.flush_enabled = settings.flush_enabled;
   session_context_.options.shutdown_enabled = settings.shutdown_enabled;
   session_context_.options.ascii_only = settings.protocol == "ascii";
+  session_context_.options.binary_only = settings.protocol == "binary";
+  session_context_.options.item_size_max = settings.item_size_max;
 }
 
 Server::~Server() {

@@ -67,19 +67,12 @@ net::InputResult MemcacheSession::OnInput(std::string_view input) {
   int handled = 0;
   if (first_input_ && !input.empty()) {
     first_input_ = false;
-    // TODO(#3): speak the binary protocol instead of refusing it.
-    if (static_cast<uint8_t>(input[0]) == kBinaryRequestMagic && !ctx_->options.ascii_only) {
-      spdlog::debug("fd {}: binary protocol is not supported yet; closing", conn_->info().fd);
-      return {0, net::InputAction::kClose};
-    }
+    binary_ = ctx_->options.binary_only ||
+              (static_cast<uint8_t>(input[0]) == kBinaryRequestMagic && !ctx_->options.ascii_only);
   }
+  if (binary_) return OnBinaryInput(input);
   while (true) {
-    if (swallow_remaining_ > 0) {
-      const size_t n = std::min(swallow_remaining_, input.size() - consumed);
-      consumed += n;
-      swallow_remaining_ -= n;
-      if (swallow_remaining_ > 0) return {consumed, net::InputAction::kNeedMore};
-    }
+    if (Swallow(input, &consumed)) return {consumed, net::InputAction::kNeedMore};
     if (consumed == input.size()) return {consumed, net::InputAction::kNeedMore};
     if (handled >= ctx_->options.reqs_per_event) return {consumed, net::InputAction::kYield};
     const protocol::ParseResult parsed = ctx_->parser->Parse(input.substr(consumed), &cmd_, &meta_);
@@ -109,8 +102,25 @@ net::InputResult MemcacheSession::OnInput(std::string_view input) {
   }
 }
 
+bool MemcacheSession::Swallow(std::string_view input, size_t* consumed) {
+  if (swallow_remaining_ == 0) return false;
+  const size_t n = std::min(swallow_remaining_, input.size() - *consumed);
+  *consumed += n;
+  swallow_remaining_ -= n;
+  return swallow_remaining_ > 0;
+}
+
 void MemcacheSession::Reply(std::string_view text, bool noreply) {
   if (!noreply) conn_->out().Append(text);
+}
+
+void MemcacheSession::AppendRawValue(storage::ItemRef item) {
+  const std::string_view bytes = item->value();
+  if (bytes.size() <= kCopyThreshold) {
+    conn_->out().Append(bytes);
+  } else {
+    conn_->out().AppendRef(bytes, net::Pin{item.release(), &ReleaseItem});
+  }
 }
 
 void MemcacheSession::AppendValue(storage::ItemRef item) {

@@ -9,6 +9,7 @@
 #include "net/connection.h"
 #include "server/engine/engine.h"
 #include "server/engine/prefix_stats.h"
+#include "server/protocol/binary_codec.h"
 #include "server/protocol/command.h"
 #include "server/protocol/text_parser.h"
 
@@ -19,6 +20,8 @@ struct SessionOptions {
   bool flush_enabled = true;      // -F disables flush_all
   bool shutdown_enabled = false;  // -A enables shutdown
   bool ascii_only = false;        // -B ascii: a 0x80 first byte is just text
+  bool binary_only = false;       // -B binary: every connection speaks the binary protocol
+  size_t item_size_max = 1u << 20;  // -I: binary values longer than this are discarded
 };
 
 // What a session may ask of the server as a whole (implemented by server/app).
@@ -63,6 +66,17 @@ class MemcacheSession final : public net::ConnectionHandler {
   After DoShutdown(const protocol::Command& cmd);
   void DoStats(const protocol::Command& cmd);
   void DoCacheMemlimit(const protocol::Command& cmd);
+  // The binary protocol (memcache_session_binary.cc).
+  net::InputResult OnBinaryInput(std::string_view input);
+  After ExecuteBinary(const protocol::binary::Request& req);
+  void BinaryGet(const protocol::binary::Request& req);
+  void BinaryStore(const protocol::binary::Request& req);
+  void BinaryDelete(const protocol::binary::Request& req);
+  void BinaryArith(const protocol::binary::Request& req);
+  void BinaryStat(const protocol::binary::Request& req);
+  void BinaryError(const protocol::binary::Request& req, protocol::binary::ResponseStatus status);
+  void AppendRawValue(storage::ItemRef item);
+
   // The meta commands (memcache_session_meta.cc).
   void DoMetaGet(const protocol::Command& cmd);
   void DoMetaSet(const protocol::Command& cmd);
@@ -73,6 +87,8 @@ class MemcacheSession final : public net::ConnectionHandler {
   void AppendEchoFlags(std::string_view key, bool key_binary);
   void AppendKeyFlag(std::string_view key, bool key_binary);
   void Reply(std::string_view text, bool noreply = false);
+  // Discards the rest of a refused value; true while more of it is still to come.
+  bool Swallow(std::string_view input, size_t* consumed);
   void AppendValue(storage::ItemRef item);
 
   const SessionContext* ctx_;  // not owned; outlives every session
@@ -83,6 +99,8 @@ class MemcacheSession final : public net::ConnectionHandler {
   std::string line_;  // scratch for meta reply lines
   size_t swallow_remaining_ = 0;
   bool first_input_ = true;
+  bool binary_ = false;  // decided by the first byte, as memcached's -B auto does
+  protocol::binary::Request breq_;
 };
 
 }  // namespace warmcache::session
