@@ -10,6 +10,8 @@ build=(
   build-essential cmake pkg-config
   libuv1-dev librocksdb-dev libzstd-dev libspdlog-dev libfmt-dev libxxhash-dev
   libgtest-dev libgmock-dev
+  # the fuzz-smoke stage: clang with libFuzzer
+  clang libclang-rt-14-dev
 )
 # Tests and benchmarks talk to the real thing: Debian's memcached as the oracle, and real
 # third-party clients.

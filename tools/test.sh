@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Installs what is missing, builds warmcache and runs the whole test suite with ctest, twice:
 # an optimised build (RelWithDebInfo) and an ASan+UBSan build (Sanitize), so that memory
-# errors and leaks in the server fail the run. Extra arguments go to ctest (e.g. -L unit).
+# errors and leaks in the server fail the run; then the fuzz-smoke stage: each libFuzzer target
+# (clang) for WC_FUZZ_SECONDS (default 60). Extra arguments go to the first two ctest runs
+# (e.g. -L unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -18,3 +20,8 @@ run_suite() {  # build dir, build type
 
 run_suite build RelWithDebInfo "$@"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_suite build-asan Sanitize "$@"
+
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DWARMCACHE_FUZZ=ON \
+  -DWC_FUZZ_SECONDS="${WC_FUZZ_SECONDS:-60}" >/dev/null
+cmake --build build-fuzz -j "$jobs" --target binary_codec_fuzz text_parser_fuzz
+(cd build-fuzz && ctest --output-on-failure -L fuzz-smoke)
