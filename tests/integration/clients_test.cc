@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct ClientCase {
   std::vector<std::string> extra;
   const char* needs;  // a program that must exist
 };
+
+// Names the case in test output (instead of gtest's byte dump of the struct).
+void PrintTo(const ClientCase& c, std::ostream* os) { *os << c.name; }
 
 std::string ScriptPath(const std::string& file) { return std::string(WC_CLIENTS_DIR) + "/" + file; }
 
