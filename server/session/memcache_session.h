@@ -16,11 +16,11 @@
 namespace warmcache::session {
 
 struct SessionOptions {
-  int reqs_per_event = 20;        // -R: requests handled per read event before yielding
-  bool flush_enabled = true;      // -F disables flush_all
-  bool shutdown_enabled = false;  // -A enables shutdown
-  bool ascii_only = false;        // -B ascii: a 0x80 first byte is just text
-  bool binary_only = false;       // -B binary: every connection speaks the binary protocol
+  int reqs_per_event = 20;          // -R: requests handled per read event before yielding
+  bool flush_enabled = true;        // -F disables flush_all
+  bool shutdown_enabled = false;    // -A enables shutdown
+  bool ascii_only = false;          // -B ascii: a 0x80 first byte is just text
+  bool binary_only = false;         // -B binary: every connection speaks the binary protocol
   size_t item_size_max = 1u << 20;  // -I: binary values longer than this are discarded
 };
 

@@ -16,21 +16,30 @@ constexpr std::string_view kVersion = "1.6.18";
 
 bin::ResponseStatus StoreStatus(engine::StoreOutcome outcome, bin::Command command) {
   switch (outcome) {
-    case engine::StoreOutcome::kStored: return ResponseStatus::kSuccess;
-    case engine::StoreOutcome::kNotStored: return bin::NotStoredStatus(command);
-    case engine::StoreOutcome::kExists: return ResponseStatus::kKeyExists;
-    case engine::StoreOutcome::kNotFound: return ResponseStatus::kKeyNotFound;
-    case engine::StoreOutcome::kTooLarge: return ResponseStatus::kTooLarge;
-    case engine::StoreOutcome::kNoMemory: return ResponseStatus::kOutOfMemory;
+    case engine::StoreOutcome::kStored:
+      return ResponseStatus::kSuccess;
+    case engine::StoreOutcome::kNotStored:
+      return bin::NotStoredStatus(command);
+    case engine::StoreOutcome::kExists:
+      return ResponseStatus::kKeyExists;
+    case engine::StoreOutcome::kNotFound:
+      return ResponseStatus::kKeyNotFound;
+    case engine::StoreOutcome::kTooLarge:
+      return ResponseStatus::kTooLarge;
+    case engine::StoreOutcome::kNoMemory:
+      return ResponseStatus::kOutOfMemory;
   }
   return ResponseStatus::kOutOfMemory;
 }
 
 engine::StoreMode StoreModeFor(const bin::Request& req) {
   switch (req.command) {
-    case bin::Command::kAppend: return engine::StoreMode::kAppend;
-    case bin::Command::kPrepend: return engine::StoreMode::kPrepend;
-    default: break;
+    case bin::Command::kAppend:
+      return engine::StoreMode::kAppend;
+    case bin::Command::kPrepend:
+      return engine::StoreMode::kPrepend;
+    default:
+      break;
   }
   // A non-zero CAS turns set, add and replace alike into a CAS store, as in memcached.
   if (req.cas != 0) return engine::StoreMode::kCas;
@@ -192,9 +201,12 @@ void MemcacheSession::BinaryDelete(const bin::Request& req) {
   request.has_cas = req.cas != 0;
   request.cas = req.cas;
   switch (ctx_->engine->MetaDelete(request, stats_)) {
-    case engine::MetaDeleteOutcome::kNotFound: return BinaryError(req, ResponseStatus::kKeyNotFound);
-    case engine::MetaDeleteOutcome::kExists: return BinaryError(req, ResponseStatus::kKeyExists);
-    case engine::MetaDeleteOutcome::kDeleted: break;
+    case engine::MetaDeleteOutcome::kNotFound:
+      return BinaryError(req, ResponseStatus::kKeyNotFound);
+    case engine::MetaDeleteOutcome::kExists:
+      return BinaryError(req, ResponseStatus::kKeyExists);
+    case engine::MetaDeleteOutcome::kDeleted:
+      break;
   }
   if (!bin::ShouldReply(req, ResponseStatus::kSuccess)) return;
   char buf[bin::kHeaderSize];
@@ -214,12 +226,16 @@ void MemcacheSession::BinaryArith(const bin::Request& req) {
   request.initial = req.initial;
   const engine::MetaArithResult result = ctx_->engine->MetaArith(request, stats_);
   switch (result.outcome) {
-    case engine::MetaArithOutcome::kOk: break;
-    case engine::MetaArithOutcome::kNotFound: return BinaryError(req, ResponseStatus::kKeyNotFound);
-    case engine::MetaArithOutcome::kExists: return BinaryError(req, ResponseStatus::kKeyExists);
+    case engine::MetaArithOutcome::kOk:
+      break;
+    case engine::MetaArithOutcome::kNotFound:
+      return BinaryError(req, ResponseStatus::kKeyNotFound);
+    case engine::MetaArithOutcome::kExists:
+      return BinaryError(req, ResponseStatus::kKeyExists);
     case engine::MetaArithOutcome::kNonNumeric:
       return BinaryError(req, ResponseStatus::kDeltaBadValue);
-    case engine::MetaArithOutcome::kNotStored: return BinaryError(req, ResponseStatus::kNotStored);
+    case engine::MetaArithOutcome::kNotStored:
+      return BinaryError(req, ResponseStatus::kNotStored);
     case engine::MetaArithOutcome::kNoMemory:
       return BinaryError(req, ResponseStatus::kOutOfMemory);
   }

@@ -76,8 +76,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "/usr/bin/python3"},
         ClientCase{"php_memcached_text", {"php", ScriptPath("php_memcached.php")}, {"text"}, "php"},
         ClientCase{"perl_cache_memcached_fast", {"perl", ScriptPath("perl_fast.pl")}, {}, "perl"},
-        ClientCase{"php_memcached_binary", {"php", ScriptPath("php_memcached.php")}, {"binary"},
-                   "php"}),
+        ClientCase{
+            "php_memcached_binary", {"php", ScriptPath("php_memcached.php")}, {"binary"}, "php"}),
     [](const ::testing::TestParamInfo<ClientCase>& info) { return std::string(info.param.name); });
 
 // libmemcached-tools: copy a file in, read it back, list stats, delete, flush.
