@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "storage/rocks/record_codec.h"
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <cstring>
+#include <memory>
+
+namespace warmcache::storage::rocks {
+
+namespace {
+
+enum Codec : uint8_t { kRaw = 0, kZstd = 1 };
+
+// Header layout (little-endian), FORMAT.md has the table.
+constexpr size_t kVersionAt = 0;
+constexpr size_t kCodecAt = 1;
+constexpr size_t kFlagsAt = 2;
+constexpr size_t kExptimeAt = 6;
+constexpr size_t kCasAt = 10;
+constexpr size_t kTimeAt = 18;
+constexpr size_t kLengthAt = 22;
+constexpr size_t kChecksumAt = 26;
+
+template <typename T>
+void Put(char* at, T value) {
+  for (size_t i = 0; i < sizeof(T); ++i) at[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+template <typename T>
+T Get(const char* at) {
+  T value = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) {
+    value |= static_cast<T>(static_cast<uint8_t>(at[i])) << (8 * i);
+  }
+  return value;
+}
+
+// Over everything but the checksum field itself: the header's hash seeds the payload's.
+uint32_t Checksum(std::string_view record) {
+  const uint32_t header = XXH32(record.data(), kChecksumAt, 0);
+  return XXH32(record.data() + RecordCodec::kHeaderSize, record.size() - RecordCodec::kHeaderSize,
+               header);
+}
+
+struct CctxFree {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DctxFree {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+ZSTD_CCtx* ThreadCompressor() {
+  thread_local std::unique_ptr<ZSTD_CCtx, CctxFree> ctx(ZSTD_createCCtx());
+  return ctx.get();
+}
+
+ZSTD_DCtx* ThreadDecompressor() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DctxFree> ctx(ZSTD_createDCtx());
+  return ctx.get();
+}
+
+}  // namespace
+
+void RecordCodec::Encode(const RecordMeta& meta, std::string_view value, std::string* out) const {
+  const size_t start = out->size();
+  out->resize(start + kHeaderSize);
+  uint8_t codec = kRaw;
+  if (value.size() >= options_.compress_min) {
+    const size_t bound = ZSTD_compressBound(value.size());
+    out->resize(start + kHeaderSize + bound);
+    const size_t n = ZSTD_compressCCtx(ThreadCompressor(), out->data() + start + kHeaderSize, bound,
+                                       value.data(), value.size(), options_.level);
+    if (!ZSTD_isError(n) && n < value.size()) {
+      codec = kZstd;
+      out->resize(start + kHeaderSize + n);
+    }
+  }
+  if (codec == kRaw) {
+    out->resize(start + kHeaderSize);
+    out->append(value);
+  }
+  char* h = out->data() + start;
+  h[kVersionAt] = static_cast<char>(kVersion);
+  h[kCodecAt] = static_cast<char>(codec);
+  Put<uint32_t>(h + kFlagsAt, meta.client_flags);
+  Put<uint32_t>(h + kExptimeAt, meta.exptime);
+  Put<uint64_t>(h + kCasAt, meta.cas);
+  Put<uint32_t>(h + kTimeAt, meta.time);
+  Put<uint32_t>(h + kLengthAt, static_cast<uint32_t>(value.size()));
+  Put<uint32_t>(h + kChecksumAt, Checksum(std::string_view(*out).substr(start)));
+}
+
+Result<RecordMeta> RecordCodec::DecodeMeta(std::string_view record) const {
+  if (record.size() < kHeaderSize) return Status::Corruption("record shorter than its header");
+  if (static_cast<uint8_t>(record[kVersionAt]) != kVersion) {
+    return Status::Corruption("unknown record version");
+  }
+  const auto codec = static_cast<uint8_t>(record[kCodecAt]);
+  if (codec != kRaw && codec != kZstd) return Status::Corruption("unknown record codec");
+  RecordMeta meta;
+  meta.client_flags = Get<uint32_t>(record.data() + kFlagsAt);
+  meta.exptime = Get<uint32_t>(record.data() + kExptimeAt);
+  meta.cas = Get<uint64_t>(record.data() + kCasAt);
+  meta.time = Get<uint32_t>(record.data() + kTimeAt);
+  meta.value_len = Get<uint32_t>(record.data() + kLengthAt);
+  if (codec == kRaw && record.size() - kHeaderSize != meta.value_len) {
+    return Status::Corruption("raw record length mismatch");
+  }
+  return meta;
+}
+
+Status RecordCodec::Decode(std::string_view record, RecordMeta* meta, std::string* value) const {
+  Result<RecordMeta> decoded = DecodeMeta(record);
+  if (!decoded.ok()) return decoded.status();
+  if (Get<uint32_t>(record.data() + kChecksumAt) != Checksum(record)) {
+    return Status::Corruption("record checksum mismatch");
+  }
+  *meta = *decoded;
+  const std::string_view payload = record.substr(kHeaderSize);
+  if (static_cast<uint8_t>(record[kCodecAt]) == kRaw) {
+    value->assign(payload);
+    return Status::Ok();
+  }
+  value->resize(meta->value_len);
+  const size_t n = ZSTD_decompressDCtx(ThreadDecompressor(), value->data(), value->size(),
+                                       payload.data(), payload.size());
+  if (ZSTD_isError(n) || n != meta->value_len) {
+    return Status::Corruption("record does not decompress to its length");
+  }
+  return Status::Ok();
+}
+
+}  // namespace warmcache::storage::rocks
