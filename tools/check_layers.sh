@@ -25,4 +25,11 @@ if grep -rln --include='*.h' --include='*.cc' '#include <uv.h>' server storage |
   echo "layering: <uv.h> belongs to net/ (and the app that wires it)" >&2
   fail=1
 fi
+for header in '<rocksdb/' '<zstd.h>'; do
+  if grep -rln --include='*.h' --include='*.cc' "#include $header" server net storage tools |
+      grep -v '^storage/rocks/'; then
+    echo "layering: $header belongs to storage/rocks/" >&2
+    fail=1
+  fi
+done
 exit $fail

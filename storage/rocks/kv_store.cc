@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "storage/rocks/kv_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "storage/rocks/record_codec.h"
+
+namespace warmcache::storage::rocks {
+
+namespace {
+
+// The one place a rocksdb::Status is examined.
+Status FromRocks(const rocksdb::Status& s) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsNotFound()) return Status::NotFound();
+  if (s.IsCorruption()) return Status::Corruption(s.ToString());
+  // RocksDB reports a held LOCK file as an I/O error mentioning the lock.
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return Status::Busy("data directory is in use by another process (" + s.ToString() + ")");
+  }
+  return Status::IoError(s.ToString());
+}
+
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+// Drops records that can never be served again: expired, or older than a flush_all.
+class DeadRecordFilter final : public rocksdb::CompactionFilter {
+ public:
+  DeadRecordFilter(const Clock* clock, const FlushState* flush) : clock_(clock), flush_(flush) {}
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    const RecordCodec codec{CodecOptions{}};
+    Result<RecordMeta> meta = codec.DecodeMeta(std::string_view(value.data(), value.size()));
+    if (!meta.ok()) return true;  // unreadable: serving it is impossible anyway
+    const int64_t now = clock_->NowSeconds();
+    return IsExpired(meta->exptime, now) ||
+           (flush_ != nullptr && flush_->IsFlushed(meta->time, meta->cas, now));
+  }
+  const char* Name() const override { return "warmcache.DeadRecordFilter"; }
+
+ private:
+  const Clock* clock_;       // not owned; outlives the database
+  const FlushState* flush_;  // not owned; may be null
+};
+
+}  // namespace
+
+struct KvStore::Impl {
+  std::unique_ptr<DeadRecordFilter> filter;
+  std::unique_ptr<rocksdb::DB> db;
+  rocksdb::WriteOptions write_options;
+  rocksdb::ReadOptions read_options;
+};
+
+KvStore::KvStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KvStore::~KvStore() = default;
+
+Result<std::unique_ptr<KvStore>> KvStore::Open(const KvOptions& options, const Clock* clock,
+                                               const FlushState* flush) {
+  auto impl = std::make_unique<Impl>();
+  impl->filter = std::make_unique<DeadRecordFilter>(clock, flush);
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.compaction_filter = impl->filter.get();
+  db_options.write_buffer_size = options.write_buffer_bytes;
+  db_options.max_write_buffer_number = 2;
+  // Values are compressed per record by zstd already; RocksDB's block compression would
+  // spend CPU for little.
+  db_options.compression = rocksdb::kNoCompression;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // misses skip most files
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  impl->write_options.sync = options.sync_writes;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, &raw);
+  if (!s.ok()) return FromRocks(s);
+  impl->db.reset(raw);
+  return std::unique_ptr<KvStore>(new KvStore(std::move(impl)));
+}
+
+Result<std::string> KvStore::Get(std::string_view key) {
+  std::string value;
+  const rocksdb::Status s = impl_->db->Get(impl_->read_options, ToSlice(key), &value);
+  if (!s.ok()) return FromRocks(s);
+  return value;
+}
+
+Status KvStore::Write(const std::vector<Mutation>& batch) {
+  rocksdb::WriteBatch write;
+  for (const Mutation& m : batch) {
+    if (m.erase) {
+      write.Delete(ToSlice(m.key));
+    } else {
+      write.Put(ToSlice(m.key), ToSlice(m.record));
+    }
+  }
+  return FromRocks(impl_->db->Write(impl_->write_options, &write));
+}
+
+uint64_t KvStore::ApproximateDiskBytes() {
+  uint64_t sst = 0;
+  uint64_t wal = 0;
+  impl_->db->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &sst);
+  impl_->db->GetIntProperty("rocksdb.cur-size-all-mem-tables", &wal);
+  return sst + wal;
+}
+
+uint64_t KvStore::ApproximateKeys() {
+  uint64_t keys = 0;
+  impl_->db->GetIntProperty(rocksdb::DB::Properties::kEstimateNumKeys, &keys);
+  return keys;
+}
+
+Status KvStore::CompactForTest() {
+  return FromRocks(impl_->db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr));
+}
+
+}  // namespace warmcache::storage::rocks

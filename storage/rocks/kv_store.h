@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The warm tier's RocksDB database: records (FORMAT.md) by memcached key, written in batches,
+// with expired and flushed records dropped by compaction. The only place rocksdb:: appears.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/common/clock.h"
+#include "server/common/status.h"
+#include "storage/flush_state.h"
+
+namespace warmcache::storage::rocks {
+
+struct KvOptions {
+  std::string path;                       // the data directory
+  size_t block_cache_bytes = 16u << 20;   // counted in the documented memory overhead
+  size_t write_buffer_bytes = 16u << 20;  // per memtable
+  bool sync_writes = false;               // fsync each batch (write-through durability)
+};
+
+struct Mutation {
+  std::string key;
+  std::string record;  // empty with `erase`
+  bool erase = false;
+};
+
+// Thread safety: all methods may be called concurrently (RocksDB is thread-safe). They block
+// on disk, so only the warm tier's own threads call them, never a loop thread.
+class KvStore {
+ public:
+  // Opens (creating if needed) the database at options.path. A directory another process has
+  // open fails with kBusy; an unreadable one with kIoError or kCorruption, message included.
+  static Result<std::unique_ptr<KvStore>> Open(const KvOptions& options, const Clock* clock,
+                                               const FlushState* flush);
+  ~KvStore();
+  KvStore(const KvStore&) = delete;
+  KvStore& operator=(const KvStore&) = delete;
+
+  // kNotFound on a miss.
+  Result<std::string> Get(std::string_view key);
+  // One atomic batch: what a group commit writes.
+  Status Write(const std::vector<Mutation>& batch);
+  // Bytes on disk (SST files and WAL), as RocksDB estimates them.
+  uint64_t ApproximateDiskBytes();
+  uint64_t ApproximateKeys();
+  // Runs a full compaction now (tests; the compaction filter then drops dead records).
+  Status CompactForTest();
+
+ private:
+  struct Impl;
+  explicit KvStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace warmcache::storage::rocks
