@@ -69,8 +69,8 @@ class Engine {
   void MetaRejectTooLarge(std::string_view key, ThreadStats& stats);
   MetaDeleteOutcome MetaDelete(const MetaDeleteRequest& request, ThreadStats& stats);
   MetaArithResult MetaArith(const MetaArithRequest& request, ThreadStats& stats);
-  // me: a live item without touching it.
-  storage::ItemRef Peek(std::string_view key);
+  // me: a live item's metadata without touching it.
+  MetaDebugInfo Debug(std::string_view key);
 
   // memcached's exptime rule -> absolute unix seconds (0 = never; 1 = already expired).
   uint32_t AbsoluteExptime(int64_t exptime) const;

@@ -27,8 +27,20 @@ ItemRef CopyItem(const Item& old) {
 
 }  // namespace
 
-ItemRef Engine::Peek(std::string_view key) {
-  return memory_->WithKey(key, [](MemoryTier::KeyTxn& txn) { return txn.Ref(); });
+MetaDebugInfo Engine::Debug(std::string_view key) {
+  return memory_->WithKey(key, [](MemoryTier::KeyTxn& txn) {
+    MetaDebugInfo info;
+    info.now = txn.now();
+    const Item* item = txn.item();
+    if (item == nullptr) return info;
+    // Expiry, access time and the fetched bit change under this lock; copy them here.
+    info.exptime = item->exptime;
+    info.time = item->time;
+    info.fetched = item->fetched;
+    info.size_class = item->size_class;
+    info.item = txn.Ref();
+    return info;
+  });
 }
 
 MetaGetResult Engine::MetaGet(const MetaGetRequest& r, ThreadStats& stats) {

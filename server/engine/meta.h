@@ -99,4 +99,14 @@ struct MetaArithResult {
   int64_t now = 0;
 };
 
+// me: an item's metadata, read under its shard lock (mutable fields included).
+struct MetaDebugInfo {
+  storage::ItemRef item;  // key, flags, CAS and value length (immutable); empty on a miss
+  uint32_t exptime = 0;
+  uint32_t time = 0;
+  bool fetched = false;
+  uint8_t size_class = 0;
+  int64_t now = 0;
+};
+
 }  // namespace warmcache::engine

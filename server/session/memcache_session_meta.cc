@@ -293,21 +293,21 @@ void MemcacheSession::DoMetaArith(const protocol::Command& cmd) {
 
 void MemcacheSession::DoMetaDebug(const protocol::Command& cmd) {
   stats_.meta_cmds.Add();
-  storage::ItemRef item = ctx_->engine->Peek(cmd.key);
-  if (!item) return conn_->out().Append("EN\r\n");
+  const engine::MetaDebugInfo info = ctx_->engine->Debug(cmd.key);
+  if (!info.item) return conn_->out().Append("EN\r\n");
+  const storage::Item& item = *info.item;
   line_ = "ME ";
-  if (item->key_binary) {
-    protocol::Base64Encode(item->key(), &line_);
+  if (item.key_binary) {
+    protocol::Base64Encode(item.key(), &line_);
   } else {
-    line_ += item->key();
+    line_ += item.key();
   }
-  const int64_t now = ctx_->engine->Now();
-  const long exp = item->exptime == 0 ? -1L : static_cast<long>(now - item->exptime);
+  const long exp = info.exptime == 0 ? -1L : static_cast<long>(info.now - info.exptime);
   const size_t size =
-      ctx_->engine->MemcachedItemSize(item->key_len, item->value_len, item->client_flags);
+      ctx_->engine->MemcachedItemSize(item.key_len, item.value_len, item.client_flags);
   line_ += fmt::format(" exp={} la={} cas={} fetch={} cls={} size={}\r\n", exp,
-                       static_cast<uint64_t>(now - item->time), item->cas,
-                       item->fetched ? "yes" : "no", item->size_class, size);
+                       static_cast<uint64_t>(info.now - info.time), item.cas,
+                       info.fetched ? "yes" : "no", info.size_class, size);
   conn_->out().Append(line_);
 }
 
