@@ -184,8 +184,7 @@ void Server::RequestShutdown(bool graceful) {
 }
 
 void Server::Shutdown() {
-  if (shutting_down_) return;
-  shutting_down_ = true;
+  if (shutting_down_.exchange(true)) return;
   for (auto& listener : listeners_) listener->Close();
   for (uv_signal_t& sig : signals_) uv_close(reinterpret_cast<uv_handle_t*>(&sig), nullptr);
   for (auto& worker : workers_) worker->Stop();

@@ -91,7 +91,7 @@ class Server final : public session::ServerControl {
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::vector<std::unique_ptr<net::Worker>> workers_;
   size_t next_worker_ = 0;  // acceptor thread only
-  bool shutting_down_ = false;
+  std::atomic<bool> shutting_down_{false};  // read by `stats` on worker threads
 
   std::thread crawler_;
   std::mutex crawler_mu_;
