@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Installs what is missing, builds warmcache and runs the whole test suite with ctest, twice:
-# an optimised build (RelWithDebInfo) and an ASan+UBSan build (Sanitize), so that memory
-# errors and leaks in the server fail the run; then the fuzz-smoke stage: each libFuzzer target
-# (clang) for WC_FUZZ_SECONDS (default 60). Extra arguments go to the first two ctest runs
-# (e.g. -L unit).
+# Installs what is missing, builds warmcache and runs the whole test suite with ctest three
+# times: an optimised build (RelWithDebInfo), an ASan+UBSan build (Sanitize) and a
+# ThreadSanitizer build (Tsan) — the integration and conformance tests start the server of
+# their own build, so memory errors, leaks and data races in warmcached fail the run; then the
+# fuzz-smoke stage: each libFuzzer target (clang) for WC_FUZZ_SECONDS (default 60). Extra
+# arguments go to the three ctest runs (e.g. -L unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -20,6 +21,7 @@ run_suite() {  # build dir, build type
 
 run_suite build RelWithDebInfo "$@"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_suite build-asan Sanitize "$@"
+TSAN_OPTIONS=second_deadlock_stack=1 run_suite build-tsan Tsan "$@"
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DWARMCACHE_FUZZ=ON \
   -DWC_FUZZ_SECONDS="${WC_FUZZ_SECONDS:-60}" >/dev/null
