@@ -90,7 +90,7 @@ class Server final : public session::ServerControl {
   uv_signal_t signals_[3];
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::vector<std::unique_ptr<net::Worker>> workers_;
-  size_t next_worker_ = 0;  // acceptor thread only
+  size_t next_worker_ = 0;                  // acceptor thread only
   std::atomic<bool> shutting_down_{false};  // read by `stats` on worker threads
 
   std::thread crawler_;

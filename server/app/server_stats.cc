@@ -179,7 +179,8 @@ void Server::WriteGeneralStats(std::string& out) {
   AppendStat(out, "bytes_read", t.bytes_read);
   AppendStat(out, "bytes_written", t.bytes_written);
   AppendStat(out, "limit_maxbytes", static_cast<uint64_t>(memory_.memory_limit()));
-  AppendStat(out, "accepting_conns", uint64_t{shutting_down_.load(std::memory_order_relaxed) ? 0u : 1u});
+  AppendStat(out, "accepting_conns",
+             uint64_t{shutting_down_.load(std::memory_order_relaxed) ? 0u : 1u});
   AppendStat(out, "listen_disabled_num", uint64_t{0});
   AppendStat(out, "time_in_listen_disabled_us", uint64_t{0});
   AppendStat(out, "threads", static_cast<uint64_t>(settings_.threads));
