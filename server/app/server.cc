@@ -91,7 +91,9 @@ Server::Server(const Settings& settings, const Clock* clock)
   session_context_.options.item_size_max = settings.item_size_max;
 }
 
-Server::~Server() {
+Server::~Server() { JoinThreads(); }
+
+void Server::JoinThreads() {
   for (auto& worker : workers_) worker->Join();
   {
     std::lock_guard lock(crawler_mu_);
@@ -168,13 +170,7 @@ Status Server::Start() {
 
 void Server::Run() {
   acceptor_.Run();
-  for (auto& worker : workers_) worker->Join();
-  {
-    std::lock_guard lock(crawler_mu_);
-    crawler_stop_ = true;
-  }
-  crawler_cv_.notify_all();
-  if (crawler_.joinable()) crawler_.join();
+  JoinThreads();
   spdlog::info("shutdown complete");
 }
 

@@ -59,6 +59,8 @@ class Server final : public session::ServerControl {
   void OnAccept(int fd, bool is_unix, const std::string& listen_addr);
   void Shutdown();
   void CrawlerMain();
+  // Joins the workers, then stops and joins the crawler. Idempotent.
+  void JoinThreads();
   void WritePortFile() const;
   StatsSnapshot SumThreadStats() const;
   // Stat groups (server_stats.cc).

@@ -3,8 +3,6 @@
 
 #include <cstring>
 
-#include "server/engine/delta.h"
-
 namespace warmcache::engine {
 
 using storage::Item;
@@ -208,32 +206,30 @@ bool Engine::Delete(std::string_view key, ThreadStats& stats) {
 
 DeltaOutcome Engine::Delta(std::string_view key, bool incr, uint64_t delta, ThreadStats& stats,
                            uint64_t* result) {
-  return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
-    const Item* old = txn.item();
-    if (old == nullptr) {
-      (incr ? stats.incr_misses : stats.decr_misses).Add();
+  // Classic incr/decr is meta arithmetic without CAS, auto-create or TTL changes.
+  MetaArithRequest request;
+  request.key = key;
+  request.incr = incr;
+  request.delta = delta;
+  const MetaArithResult arith = MetaArith(request, stats);
+  switch (arith.outcome) {
+    case MetaArithOutcome::kOk:
+      *result = arith.value;
+      return DeltaOutcome::kOk;
+    case MetaArithOutcome::kNotFound:
       return DeltaOutcome::kNotFound;
-    }
-    uint64_t value = 0;
-    if (!ParseCounter(old->value(), &value)) return DeltaOutcome::kNonNumeric;
-    value = ApplyDelta(value, incr, delta);
-    (incr ? stats.classes[old->size_class].incr_hits : stats.classes[old->size_class].decr_hits)
-        .Add();
-    (incr ? stats.incr_hits : stats.decr_hits).Add();
-    ItemRef fresh = BuildCounterItem(*old, value);
-    if (!fresh) return DeltaOutcome::kNoMemory;
-    fresh->cas = NextCas();
-    if (!txn.Store(std::move(fresh))) return DeltaOutcome::kNoMemory;
-    *result = value;
-    return DeltaOutcome::kOk;
-  });
+    case MetaArithOutcome::kNonNumeric:
+      return DeltaOutcome::kNonNumeric;
+    default:
+      return DeltaOutcome::kNoMemory;
+  }
 }
 
 bool Engine::Touch(std::string_view key, int64_t exptime, ThreadStats& stats) {
   return static_cast<bool>(GetAndTouch(key, exptime, stats));
 }
 
-void Engine::FlushAll(int32_t delay) {
+void Engine::FlushAll(int64_t delay) {
   const int64_t now = clock_->NowSeconds();
   int64_t deadline = now;
   if (delay > 0) {

@@ -60,13 +60,11 @@ class Engine {
                      uint64_t* result);
   bool Touch(std::string_view key, int64_t exptime, ThreadStats& stats);
   // flush_all [delay]: items stored before the deadline become invisible in every tier.
-  void FlushAll(int32_t delay);
+  void FlushAll(int64_t delay);
 
   // The meta commands (engine_meta.cc).
   MetaGetResult MetaGet(const MetaGetRequest& request, ThreadStats& stats);
   StoreOutcome MetaSet(const MetaSetRequest& request, ThreadStats& stats, uint64_t* cas_out);
-  // An ms whose value is over the limit: like memcached, drops the old value in every mode.
-  void MetaRejectTooLarge(std::string_view key, ThreadStats& stats);
   MetaDeleteOutcome MetaDelete(const MetaDeleteRequest& request, ThreadStats& stats);
   MetaArithResult MetaArith(const MetaArithRequest& request, ThreadStats& stats);
   // me: a live item's metadata without touching it.

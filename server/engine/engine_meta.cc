@@ -147,10 +147,6 @@ StoreOutcome Engine::MetaSet(const MetaSetRequest& r, ThreadStats& stats, uint64
   return Store(request, stats, cas_out);
 }
 
-void Engine::MetaRejectTooLarge(std::string_view key, ThreadStats& stats) {
-  RejectTooLarge(StoreMode::kSet, key, stats);
-}
-
 MetaDeleteOutcome Engine::MetaDelete(const MetaDeleteRequest& r, ThreadStats& stats) {
   const uint32_t new_exptime = r.touch ? AbsoluteExptime(r.ttl) : 0;
   return memory_->WithKey(r.key, [&](MemoryTier::KeyTxn& txn) {

@@ -15,7 +15,7 @@ namespace {
 constexpr size_t kMaxOptionTokens = 20;  // memcached's MFLAG_MAX_OPT_LENGTH, counted in ntokens
 constexpr size_t kMaxOpaqueLength = 32;  // the token including its 'O'
 
-constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format\r\n";
+using reply::kBadFormat;
 constexpr std::string_view kBadToken = "CLIENT_ERROR bad token in command line format\r\n";
 constexpr std::string_view kDuplicateFlag = "CLIENT_ERROR duplicate flag\r\n";
 constexpr std::string_view kInvalidFlag = "CLIENT_ERROR invalid flag\r\n";

@@ -121,7 +121,7 @@ MemcacheSession::After MemcacheSession::ExecuteBinary(const bin::Request& req) {
         BinaryError(req, ResponseStatus::kAuthError);
         break;
       }
-      ctx_->engine->FlushAll(static_cast<int32_t>(std::min<uint32_t>(req.exptime, INT32_MAX)));
+      ctx_->engine->FlushAll(req.exptime);
       if (bin::ShouldReply(req, ResponseStatus::kSuccess)) {
         conn_->out().Append(std::string_view(buf, bin::EncodeSuccess(req, 0, buf)));
       }

@@ -163,7 +163,8 @@ void MemcacheSession::DoMetaGet(const protocol::Command& cmd) {
 void MemcacheSession::DoMetaSet(const protocol::Command& cmd) {
   if (!cmd.arg_error.empty() || cmd.too_large) {
     // Errors are always sent, q or not; the data block is discarded either way.
-    if (cmd.too_large) ctx_->engine->MetaRejectTooLarge(cmd.key, stats_);
+    // memcached drops the old value of an oversized ms in every mode, as a set does.
+    if (cmd.too_large) ctx_->engine->RejectTooLarge(engine::StoreMode::kSet, cmd.key, stats_);
     swallow_remaining_ = cmd.swallow;
     conn_->out().Append(cmd.too_large ? reply::kTooLarge : cmd.arg_error);
     return;
