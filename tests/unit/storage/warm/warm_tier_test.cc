@@ -162,7 +162,7 @@ TEST(DiskBudgetTest, LeavesHeadroomForRocksDb) {
   EXPECT_EQ(1u << 20, small.write_buffer_bytes);
   EXPECT_EQ((16u << 20) - 5 * (1u << 20), small.table_bytes);
   const DiskBudget large = SplitDiskBudget(100ull << 30);
-  EXPECT_LE(large.write_buffer_bytes, 64u << 20);
+  EXPECT_EQ(16u << 20, large.write_buffer_bytes);
   EXPECT_GT(large.table_bytes, 99ull << 30);
 }
 
