@@ -21,7 +21,7 @@ class WarmTierTest : public ::testing::Test {
     ASSERT_TRUE(dir.ok());
     dir_ = std::move(dir).value();
     MemoryTierOptions m;
-    m.memory_limit = 256u << 10;
+    m.memory_limit = 4u << 20;  // 64 KiB per shard: room for a protected segment
     memory_ = std::make_unique<MemoryTier>(m, &clock_, &flush_);
     WarmOptions o;
     o.data_dir = dir_->path() + "/db";
@@ -155,6 +155,20 @@ TEST_F(WarmTierTest, ANewerValueThatExpiresDoesNotUncoverTheOldOne) {
   clock_.Advance(6);
   EXPECT_FALSE(InRam("victim"));  // expired (and its disk copy invalidated)
   EXPECT_EQ(FetchOutcome::kAbsent, Fetch("victim"));
+}
+
+TEST_F(WarmTierTest, PromotingAScanOfDiskItemsKeepsTheItemsReadAgain) {
+  for (int i = 0; i < 60; ++i) Put("scan" + std::to_string(i), std::string(8000, 's'));
+  for (int i = 0; i < 60; ++i) Spill("scan" + std::to_string(i));
+  Put("hot", std::string(8000, 'h'));
+  memory_->WithKey("hot", [](MemoryTier::KeyTxn& txn) {
+    txn.RecordHit();  // read again: protected
+    return true;
+  });
+  // A one-pass read of every disk item promotes each into probation only.
+  for (int i = 0; i < 60; ++i)
+    ASSERT_EQ(FetchOutcome::kInstalled, Fetch("scan" + std::to_string(i)));
+  EXPECT_TRUE(InRam("hot"));
 }
 
 TEST(DiskBudgetTest, LeavesHeadroomForRocksDb) {
