@@ -61,7 +61,7 @@ source "$HERE/lib/report.sh"  # tree_state, binary_version, int, mib, ratio
 source "$HERE/lib/sections.sh"
 source "$HERE/lib/beyond_ram_report.sh"
 
-declare -A SAMPLER RSS_MAX DISK_AFTER_LOAD DISK_AFTER_READS STATS_FILE
+declare -A SAMPLER RSS_MAX HWM DISK_AFTER_LOAD DISK_AFTER_READS STATS_FILE
 FAILED_RUNS=0
 BUGS=()  # wrong values, and warmcached errors: each makes the exit status 1
 
@@ -162,6 +162,8 @@ run_server() {
   if [ "$name" != warmcached ]; then
     server_stats "${PORT[$name]}" "stats slabs" >"$TMP/$name.slabs" || true
   fi
+  # The kernel's own peak, to check the sampler: a peak shorter than RSS_INTERVAL shows here.
+  HWM[$name]=$(awk '/^VmHWM:/ { print $2 }' "/proc/${PID[$name]}/status")
   stop_server "$name"
   stop_rss_sampler "$name"
   check_runs "$name"

@@ -48,14 +48,14 @@ wrong_values() {
 
 zipf_table() {
   local name
-  echo "| server | zipf GETs/s | p50 µs | p99 µs | zipf hit ratio | max VmRSS | disk after load" \
-    "| disk after reads | disk bytes per loaded key |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| server | zipf GETs/s | p50 µs | p99 µs | zipf hit ratio | max VmRSS | VmHWM" \
+    "| disk after load | disk after reads | disk bytes per loaded key |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for name in $SERVERS; do
-    printf '| %s | %s | %s | %s | %s | %s MiB | %s | %s | %s |\n' "$(label "$name")" \
+    printf '| %s | %s | %s | %s | %s | %s MiB | %s MiB | %s | %s | %s |\n' "$(label "$name")" \
       "$(int "$(field "$name" zipf requests_per_s)")" "$(field "$name" zipf p50_us)" \
       "$(field "$name" zipf p99_us)" "$(pct "$(field "$name" zipf hit_ratio)")" \
-      "$(mib "${RSS_MAX[$name]}")" "$(mb "${DISK_AFTER_LOAD[$name]}")" \
+      "$(mib "${RSS_MAX[$name]}")" "$(mib "${HWM[$name]}")" "$(mb "${DISK_AFTER_LOAD[$name]}")" \
       "$(mb "${DISK_AFTER_READS[$name]}")" "$(per_key "${DISK_AFTER_READS[$name]}")"
   done
 }
@@ -140,8 +140,9 @@ Each server gets the same \`$SERVER_ARGS\` and, in turn:
 3. **$ZIPF_DURATION s of zipf($ZIPF_THETA) GETs** over the same keys, $CONNECTIONS connections,
    one request in flight each.
 
-VmRSS of the server is sampled every $RSS_INTERVAL s for its whole life; disk use is \`du -sb\`
-of warmcached's data dir or memcached's extstore file, after the load and after the reads.
+VmRSS of the server is sampled every $RSS_INTERVAL s for its whole life ("max VmRSS"; VmHWM is
+the kernel's own peak, read at the end, as a check); disk use is \`du -sb\` of warmcached's data
+dir or memcached's extstore file, after the load and after the reads.
 
 ### Machine and software
 
