@@ -235,8 +235,10 @@ extstore_notes() {
   too slowly, so headers are evicted and their values on disk become unreachable. Its hit ratio
   is bounded even with a perfect rebalance: a million headers need about 96 MB.
 - `slab_automove=2` (move a slab page on every eviction; memcached's help calls it aggressive)
-  gives more pages to headers and is run as a second extstore row. Other variations tried while
+  is run as a second extstore row. It can give headers more pages, but how many depends on
+  timing: over six trials on this machine its read-back hit ratio ranged from 6% to 30% (the
+  slab pages in the counters above show what this run got). Other variations tried while
   writing this script (a 4-connection, unpipelined load; `ext_wbuf_size=2`;
-  `slab_chunk_max=16384`) did not change the default's read-back hit ratio (6–7%).
+  `slab_chunk_max=16384`) left the default's read-back hit ratio at 6–7%.
 MD
 }
