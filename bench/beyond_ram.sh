@@ -202,6 +202,7 @@ stop_rss_sampler() {
 # server_stats PORT COMMAND: the "STAT name value" lines COMMAND ("stats", "stats slabs")
 # returns, without the \r. Bounded to 5 s.
 server_stats() {
+  # shellcheck disable=SC2016  # expanded by the inner bash
   timeout 5 bash -c '
     exec 3<>"/dev/tcp/127.0.0.1/$1"
     printf "%s\r\n" "$2" >&3
