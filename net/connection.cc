@@ -63,7 +63,8 @@ bool Connection::OutputFull() const {
 }
 
 void Connection::UpdateReading() {
-  const bool want = !closing_ && !close_after_write_ && !yielded_ && !suspended_ && !OutputFull();
+  const bool want = !closing_ && !close_after_write_ && !yielded_ && !OutputFull() &&
+                    !(suspended_ && input_.size() >= kSuspendedInputLimit);
   if (want && !reading_) {
     reading_ = uv_read_start(stream(), &Connection::OnAlloc, &Connection::OnRead) == 0;
   } else if (!want && reading_) {
@@ -96,8 +97,13 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) noe
 }
 
 void Connection::Process() {
-  // While suspended the handler's request is being worked on elsewhere: it must not be re-run.
-  if (closing_ || suspended_) return;
+  if (closing_) return;
+  if (suspended_) {
+    // The handler's request is being worked on elsewhere: it must not be re-run. Keep reading
+    // until the input reaches its limit.
+    UpdateReading();
+    return;
+  }
   info_.state.store(ConnState::kParseCmd, std::memory_order_relaxed);
   InputResult result;
   do {

@@ -103,6 +103,9 @@ class Connection {
   bool closing_ = false;
   bool opened_ = false;
   bool suspended_ = false;
+  // While suspended, input keeps arriving up to this much before reading stops: stopping and
+  // restarting reads costs two epoll_ctl calls per suspension.
+  static constexpr size_t kSuspendedInputLimit = 256u << 10;
   // Lets resumers find the connection from another thread's task: cleared when it is
   // destroyed; read and written on the loop thread only.
   std::shared_ptr<Connection*> self_ = std::make_shared<Connection*>(this);

@@ -90,7 +90,9 @@ void Worker::OnIdle(uv_idle_t* idle) noexcept {
   if (worker->ready_.empty() && !worker->handles_closed_) uv_idle_stop(&worker->resume_);
 }
 
-void Worker::OnAfterPoll(uv_check_t*) noexcept {
+void Worker::OnAfterPoll(uv_check_t* check) noexcept {
+  auto* worker = static_cast<Worker*>(check->data);
+  if (worker->context_.after_events) worker->context_.after_events();
   // After each batch of socket events, let another runnable thread on this core go first.
   // With a core per worker this returns at once; when workers share a core (containers with
   // CPU quotas, -t above the core count) it keeps one worker's batch from holding the others'

@@ -29,6 +29,9 @@ struct WorkerContext {
   const Clock* clock = nullptr;                  // not owned
   ConnRegistry* registry = nullptr;              // not owned
   std::atomic<int>* open_connections = nullptr;  // not owned; decremented on close
+  // Runs on the loop thread after each batch of events: work queued for other threads during
+  // the batch is handed over once (the warm tier's reads), not once per request.
+  std::function<void()> after_events;
 };
 
 // Thread safety: Adopt(), Stop() and stats() may be called from any thread; the rest runs on

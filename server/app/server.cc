@@ -146,6 +146,7 @@ Status Server::Start() {
   context.clock = clock_;
   context.registry = &registry_;
   context.open_connections = &open_connections_;
+  if (warm_) context.after_events = [warm = warm_.get()] { warm->Kick(); };
   for (int i = 0; i < settings_.threads; ++i) {
     auto factory = [this](net::Connection& conn) -> std::unique_ptr<net::ConnectionHandler> {
       return std::make_unique<session::MemcacheSession>(&session_context_, &conn);

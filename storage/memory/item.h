@@ -35,9 +35,12 @@ struct Item {
   uint32_t value_len = 0;  // without the trailing "\r\n"
   uint32_t charged = 0;    // bytes counted against the memory limit
   uint8_t key_len = 0;
-  // Two fields in one byte, both only touched under the shard lock:
+  // Three fields in one byte, all only touched under the shard lock:
   uint8_t segment : 1 = 0;  // which LRU list (LruSegment)
   uint8_t disk : 2 = 0;     // what the warm tier holds for this key (DiskCopy)
+  // Just promoted from disk: the request that read it is about to hit it, and that hit is
+  // the same access, not a second one.
+  uint8_t promoted : 1 = 0;
   uint8_t size_class = 0;   // reporting class for `stats items` / `stats slabs`
   bool linked = false;
   bool fetched = false;  // read at least once since stored

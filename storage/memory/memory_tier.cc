@@ -84,6 +84,12 @@ void MemoryTier::KeyTxn::RecordHit() {
   item_->time = static_cast<uint32_t>(now_);
   ClassCounters& counters = shard_->classes[item_->size_class];
   tier_->LruRemoveLocked(*shard_, item_);
+  if (item_->promoted) {
+    // A disk read promotes into probation only; a scan of disk items must not fill protected.
+    item_->promoted = false;
+    tier_->LruPushHeadLocked(*shard_, item_, static_cast<Segment>(item_->segment));
+    return;
+  }
   if (item_->segment == kProbation) {
     counters.hits_to_probation++;
     counters.moves_to_protected++;
@@ -168,6 +174,7 @@ FetchOutcome MemoryTier::EndFetch(FetchTicket* ticket, ItemRef found) {
     Item* item = found.get();
     const uint32_t time = item->time;
     item->disk = kDiskClean;
+    item->promoted = true;
     if (!txn.Store(std::move(found))) return FetchOutcome::kNoMemory;
     item->time = time;  // flush_all compares store times: keep the original one
     return FetchOutcome::kInstalled;
@@ -326,7 +333,7 @@ void MemoryTier::GrowLocked(Shard& shard) {
   shard.reclaim_cursor = 0;
 }
 
-void MemoryTier::EnforceLimitAcrossShards() {
+void MemoryTier::EnforceLimitAcrossShards(const Item* keep) {
   if (!options_.evict_when_full) return;
   // Eviction normally happens in the shard being written. When that shard has no probation
   // items left (skew, or a lowered limit), take probation tails from the other shards
@@ -338,7 +345,7 @@ void MemoryTier::EnforceLimitAcrossShards() {
            idle_rounds < kShards) {
       Shard& shard = shards_[evict_cursor_.fetch_add(1, std::memory_order_relaxed) % kShards];
       std::lock_guard lock(shard.mu);
-      const bool evicted = EvictOneLocked(shard, nullptr, clock_->NowSeconds(), allow_protected);
+      const bool evicted = EvictOneLocked(shard, keep, clock_->NowSeconds(), allow_protected);
       idle_rounds = evicted ? 0 : idle_rounds + 1;
     }
   }

@@ -161,9 +161,11 @@ class MemoryTier {
     std::unique_lock lock(shard.mu);
     KeyTxn txn(this, &shard, key, hash, clock_->NowSeconds());
     auto result = fn(txn);
+    // Compared, never dereferenced: the item this request stored must not pay for its own room.
+    const Item* keep = txn.item();
     lock.unlock();
     if (used_.load(std::memory_order_relaxed) > limit_.load(std::memory_order_relaxed)) {
-      EnforceLimitAcrossShards();
+      EnforceLimitAcrossShards(keep);
     }
     return result;
   }
@@ -233,7 +235,7 @@ class MemoryTier {
   bool EvictOneLocked(Shard& shard, const Item* keep, int64_t now, bool allow_protected);
   bool IsDeadLocked(const Item& item, int64_t now) const;
   void GrowLocked(Shard& shard);
-  void EnforceLimitAcrossShards();
+  void EnforceLimitAcrossShards(const Item* keep = nullptr);
   void ChargeBuckets(int64_t delta_buckets);
 
   static constexpr int kShardBits = 6;

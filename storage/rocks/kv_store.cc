@@ -57,7 +57,12 @@ class BudgetDropCounter final : public rocksdb::EventListener {
   void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo& info) override {
     if (info.compaction_reason != rocksdb::CompactionReason::kFIFOMaxSize) return;
     files.fetch_add(info.input_files.size(), std::memory_order_relaxed);
-    bytes.fetch_add(info.stats.total_input_bytes, std::memory_order_relaxed);
+    // Dropped files are deleted unread, so the job's byte counts are zero: sum their sizes.
+    uint64_t dropped = 0;
+    for (const auto& [path, props] : info.table_properties) {
+      if (props) dropped += props->data_size + props->index_size + props->filter_size;
+    }
+    bytes.fetch_add(dropped, std::memory_order_relaxed);
   }
   std::atomic<uint64_t> files{0};
   std::atomic<uint64_t> bytes{0};
@@ -99,6 +104,7 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const KvOptions& options, const C
     db_options.compaction_style = rocksdb::kCompactionStyleFIFO;
     db_options.compaction_options_fifo.max_table_files_size = options.table_budget_bytes;
     db_options.compaction_options_fifo.allow_compaction = true;
+    db_options.max_compaction_bytes = options.max_merge_bytes;
     db_options.max_total_wal_size = 2 * options.write_buffer_bytes;
   }
   rocksdb::BlockBasedTableOptions table;

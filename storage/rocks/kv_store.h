@@ -24,6 +24,8 @@ struct KvOptions {
   // Bytes of table files kept; past it the oldest files are dropped whole (FIFO compaction).
   // 0 = no budget (level compaction, nothing dropped).
   uint64_t table_budget_bytes = 0;
+  // The largest file a merge of small table files may produce (FIFO compaction).
+  uint64_t max_merge_bytes = 64u << 20;
 };
 
 // Cumulative counters since Open.

@@ -15,6 +15,8 @@ namespace {
 constexpr size_t kBatchEntries = 512;
 constexpr size_t kBatchBytes = 4u << 20;
 constexpr auto kWriterIdleWait = std::chrono::milliseconds(100);
+// A damaged database could log a line per request: the first few say it, warm_read_errors counts.
+constexpr uint64_t kLoggedReadErrors = 10;
 
 // Item state a record keeps beside the value (RecordMeta::item_bits, FORMAT.md).
 enum ItemBits : uint8_t { kStaleBit = 1, kWinSentBit = 2, kKeyBinaryBit = 4, kFetchedBit = 8 };
@@ -36,11 +38,13 @@ void ApplyBits(uint8_t bits, Item* item) {
 
 DiskBudget SplitDiskBudget(uint64_t disk_limit) {
   // Memtables are RAM outside -m: 16 MiB each at most (two of them) keeps that overhead fixed.
-  const uint64_t write_buffer = std::clamp<uint64_t>(disk_limit / 16, 1u << 20, 16u << 20);
-  // Two memtables' worth of WAL, two memtables being flushed, and 1 MiB for RocksDB's own
-  // files (MANIFEST, OPTIONS, a capped info log).
-  const uint64_t headroom = 4 * write_buffer + (1u << 20);
-  return DiskBudget{write_buffer, disk_limit > 2 * headroom ? disk_limit - headroom : headroom};
+  const uint64_t write_buffer = std::clamp<uint64_t>(disk_limit / 32, 1u << 20, 16u << 20);
+  // Beside the table files: two memtables' worth of WAL, two memtables being flushed, one
+  // merge of small files (its output exists beside its inputs until they are deleted; capped
+  // at 4 write buffers) and 1 MiB for RocksDB's own files (MANIFEST, OPTIONS, capped info log).
+  const uint64_t headroom = 8 * write_buffer + (1u << 20);
+  // (--disk-limit is at least 16 MiB, so the tables always get some of it.)
+  return DiskBudget{write_buffer, disk_limit > headroom ? disk_limit - headroom : disk_limit / 2};
 }
 
 Result<std::unique_ptr<WarmTier>> WarmTier::Open(const WarmOptions& options, const Clock* clock,
@@ -57,6 +61,7 @@ Result<std::unique_ptr<WarmTier>> WarmTier::Open(const WarmOptions& options, con
   kv_options.block_cache_bytes = options.block_cache_bytes;
   kv_options.write_buffer_bytes = budget.write_buffer_bytes;
   kv_options.table_budget_bytes = budget.table_bytes;
+  kv_options.max_merge_bytes = 4 * budget.write_buffer_bytes;
   Result<std::unique_ptr<rocks::KvStore>> kv = rocks::KvStore::Open(kv_options, clock, flush);
   if (!kv.ok()) {
     return Status(kv.status().code(),
@@ -67,7 +72,10 @@ Result<std::unique_ptr<WarmTier>> WarmTier::Open(const WarmOptions& options, con
   tier->may_hold_keys_.store(tier->kv_->HasAnyKey(), std::memory_order_relaxed);
   tier->writer_ = std::thread([t = tier.get()] { t->WriterMain(); });
   pthread_setname_np(tier->writer_.native_handle(), "wc-spill");
-  tier->readers_.Start(std::max(1, options.io_threads), "wc-warm-io");
+  for (int i = 0; i < std::max(1, options.io_threads); ++i) {
+    tier->readers_.emplace_back([t = tier.get()] { t->ReaderMain(); });
+    pthread_setname_np(tier->readers_.back().native_handle(), "wc-warm-io");
+  }
   return tier;
 }
 
@@ -85,7 +93,12 @@ WarmTier::~WarmTier() { Stop(); }
 
 void WarmTier::Stop() {
   if (stopped_.exchange(true)) return;
-  readers_.Stop();
+  {
+    std::lock_guard lock(fetch_mu_);
+    readers_stop_ = true;  // what is queued is still read
+  }
+  fetch_ready_.notify_all();
+  for (std::thread& t : readers_) t.join();
   queue_.Stop();
   if (writer_.joinable()) writer_.join();
 }
@@ -166,40 +179,78 @@ void WarmTier::Fail(const Status& status, const char* what) {
 // ---- reading (I/O threads) ----
 
 void WarmTier::Fetch(std::shared_ptr<FetchBatch> batch, std::function<void()> done) {
-  readers_.Submit([this, batch = std::move(batch), done = std::move(done)] {
-    ReadBatch(batch.get());
-    batch->Settle();
-    done();
-  });
+  std::lock_guard lock(fetch_mu_);
+  fetches_.push_back(PendingFetch{std::move(batch), std::move(done)});
+  fetch_pending_.store(true, std::memory_order_relaxed);
 }
 
-void WarmTier::ReadBatch(FetchBatch* batch) {
+void WarmTier::Kick() {
+  if (!fetch_pending_.load(std::memory_order_relaxed)) return;
+  {
+    std::lock_guard lock(fetch_mu_);
+    kicked_ = true;
+  }
+  fetch_ready_.notify_one();
+}
+
+void WarmTier::ReaderMain() {
+  std::vector<PendingFetch> work;
+  while (true) {
+    {
+      std::unique_lock lock(fetch_mu_);
+      fetch_ready_.wait(lock, [this] { return readers_stop_ || (kicked_ && !fetches_.empty()); });
+      if (fetches_.empty()) return;  // stopping, and nothing left to read
+      work.swap(fetches_);
+      kicked_ = false;
+      fetch_pending_.store(false, std::memory_order_relaxed);
+    }
+    ReadBatches(work);
+    for (PendingFetch& pending : work) {
+      pending.batch->Settle();
+      pending.done();
+    }
+    work.clear();
+  }
+}
+
+void WarmTier::ReadBatches(std::vector<PendingFetch>& work) {
   const int64_t now = clock_->NowSeconds();
-  const size_t n = batch->size();
-  std::vector<ItemRef> found(n);
-  std::vector<size_t> on_disk;
+  struct Slot {
+    FetchBatch* batch;
+    size_t index;
+    ItemRef found;
+  };
+  std::vector<Slot> slots;
+  std::vector<size_t> on_disk;  // indexes into slots
   std::vector<std::string_view> keys;
   const bool in_service = !failed_.load(std::memory_order_relaxed);
-  for (size_t i = 0; i < n && in_service; ++i) {
-    const std::string& key = batch->ticket(i).key;
-    // The queue is newer than the disk: what it holds (or hides) wins.
-    if (std::optional<ItemRef> queued = queue_.Lookup(key)) {
-      if (*queued) found[i] = CopyLive(**queued, now);
-      continue;
+  for (PendingFetch& pending : work) {
+    for (size_t i = 0; i < pending.batch->size(); ++i) {
+      slots.push_back(Slot{pending.batch.get(), i, ItemRef()});
+      if (!in_service) continue;
+      const std::string& key = pending.batch->ticket(i).key;
+      // The queue is newer than the disk: what it holds (or hides) wins.
+      if (std::optional<ItemRef> queued = queue_.Lookup(key)) {
+        if (*queued) slots.back().found = CopyLive(**queued, now);
+        continue;
+      }
+      on_disk.push_back(slots.size() - 1);
+      keys.push_back(key);
     }
-    on_disk.push_back(i);
-    keys.push_back(key);
   }
   if (!keys.empty()) {
     std::vector<Result<std::string>> records;
     kv_->MultiGet(keys, &records);
-    for (size_t j = 0; j < keys.size(); ++j) found[on_disk[j]] = FromRecord(keys[j], records[j]);
+    for (size_t j = 0; j < keys.size(); ++j) {
+      slots[on_disk[j]].found = FromRecord(keys[j], records[j]);
+    }
   }
-  for (size_t i = 0; i < n; ++i) {
-    (found[i] ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
-    const FetchOutcome outcome = memory_->EndFetch(&batch->ticket(i), std::move(found[i]));
+  for (Slot& slot : slots) {
+    (slot.found ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
+    const FetchOutcome outcome =
+        memory_->EndFetch(&slot.batch->ticket(slot.index), std::move(slot.found));
     if (outcome == FetchOutcome::kInstalled) promotions_.fetch_add(1, std::memory_order_relaxed);
-    batch->SetOutcome(i, outcome);
+    slot.batch->SetOutcome(slot.index, outcome);
   }
 }
 
@@ -221,8 +272,9 @@ ItemRef WarmTier::CopyLive(const Item& queued, int64_t now) const {
 ItemRef WarmTier::FromRecord(std::string_view key, const Result<std::string>& record) {
   if (!record.ok()) {
     if (record.status().code() != StatusCode::kNotFound) {
-      read_errors_.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("warm tier: read of a key failed: {}", record.status().ToString());
+      if (read_errors_.fetch_add(1, std::memory_order_relaxed) < kLoggedReadErrors) {
+        spdlog::warn("warm tier: read of a key failed: {}", record.status().ToString());
+      }
     }
     return ItemRef();
   }
@@ -239,8 +291,9 @@ ItemRef WarmTier::FromRecord(std::string_view key, const Result<std::string>& re
                                    : meta.status();
   if (!decoded.ok()) {
     // A torn or damaged record is a miss, never a wrong value.
-    read_errors_.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("warm tier: unreadable record ({}); served as a miss", decoded.ToString());
+    if (read_errors_.fetch_add(1, std::memory_order_relaxed) < kLoggedReadErrors) {
+      spdlog::warn("warm tier: unreadable record ({}); served as a miss", decoded.ToString());
+    }
     return ItemRef();
   }
   item->client_flags = meta->client_flags;

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,7 +19,6 @@
 #include "storage/memory/memory_tier.h"
 #include "storage/rocks/kv_store.h"
 #include "storage/rocks/record_codec.h"
-#include "storage/warm/io_pool.h"
 #include "storage/warm/spill_queue.h"
 
 namespace warmcache::storage::warm {
@@ -52,8 +53,11 @@ struct WarmStats {
 };
 
 // Thread safety: the LowerTier calls arrive from any thread with a shard lock held (they only
-// queue); Fetch may be called from any thread; Stop from the owner after the last request.
-// Threads: one writer (spill queue -> RocksDB batches) and `io_threads` readers.
+// queue); Fetch and Kick may be called from any thread; Stop from the owner after the last
+// request.
+// Threads: one writer (spill queue -> RocksDB batches) and `io_threads` readers. Readers wake
+// on Kick(), not on each Fetch(): a loop thread queues the fetches of a whole batch of events
+// and kicks once, so one wake-up and one MultiGet serve them all.
 // Errors: a failed write or an unreadable database puts the tier out of service for good
 // (logged once): reads then miss and evictions are dropped, which can lose items but never
 // serve a stale one.
@@ -70,10 +74,12 @@ class WarmTier final : public LowerTier {
   void OnInvalidate(std::string_view key) override;
   bool MayHoldKeys() const override { return may_hold_keys_.load(std::memory_order_relaxed); }
 
-  // Reads every key of `batch` on an I/O thread, installs what it finds in RAM, records each
-  // outcome, then calls `done` (on that I/O thread).
+  // Queues a read of every key of `batch`: after the next Kick() an I/O thread installs what
+  // it finds in RAM, records each outcome, settles the batch and calls `done` (on that thread).
   // The batch is shared so that it outlives a session whose client leaves meanwhile.
   void Fetch(std::shared_ptr<FetchBatch> batch, std::function<void()> done);
+  // Starts the reads queued so far. Cheap when there are none.
+  void Kick();
   // True while evictions wait for disk faster than it takes them: stores should pause.
   bool Backlogged() const { return queue_.Backlogged(); }
   // Calls `wake` (from any thread) once the backlog has room again.
@@ -89,7 +95,13 @@ class WarmTier final : public LowerTier {
            MemoryTier* memory, std::unique_ptr<rocks::KvStore> kv);
   void WriterMain();
   void WriteBatch(std::vector<SpillQueue::Entry>& batch);
-  void ReadBatch(FetchBatch* batch);
+  struct PendingFetch {
+    std::shared_ptr<FetchBatch> batch;
+    std::function<void()> done;
+  };
+  void ReaderMain();
+  // Reads the keys of every batch in `work` with one MultiGet and installs what it finds.
+  void ReadBatches(std::vector<PendingFetch>& work);
   // An item from a record (or a queued item), or empty if it is dead or unreadable.
   ItemRef FromRecord(std::string_view key, const Result<std::string>& record);
   ItemRef CopyLive(const Item& queued, int64_t now) const;
@@ -102,8 +114,14 @@ class WarmTier final : public LowerTier {
   std::unique_ptr<rocks::KvStore> kv_;
   const rocks::RecordCodec codec_;
   SpillQueue queue_;
-  IoPool readers_;
   std::thread writer_;
+  std::vector<std::thread> readers_;
+  std::mutex fetch_mu_;
+  std::condition_variable fetch_ready_;
+  std::vector<PendingFetch> fetches_;  // guarded by fetch_mu_
+  bool kicked_ = false;                // guarded by fetch_mu_
+  bool readers_stop_ = false;          // guarded by fetch_mu_
+  std::atomic<bool> fetch_pending_{false};
   std::atomic<bool> may_hold_keys_{false};
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};
