@@ -17,7 +17,21 @@ Connection::Connection(Worker* worker, int fd, bool is_unix, std::string peer,
   info_.last_cmd_time.store(worker->context().clock->NowSeconds(), std::memory_order_relaxed);
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() { *self_ = nullptr; }
+
+std::function<void()> Connection::MakeResumer() {
+  return [worker = worker_, self = self_] {
+    worker->Post([self] {
+      if (Connection* conn = *self) conn->Resume();
+    });
+  };
+}
+
+void Connection::Resume() {
+  if (!suspended_ || closing_) return;
+  suspended_ = false;
+  Process();
+}
 
 ThreadStats& Connection::stats() { return worker_->stats(); }
 
@@ -49,7 +63,7 @@ bool Connection::OutputFull() const {
 }
 
 void Connection::UpdateReading() {
-  const bool want = !closing_ && !close_after_write_ && !yielded_ && !OutputFull();
+  const bool want = !closing_ && !close_after_write_ && !yielded_ && !suspended_ && !OutputFull();
   if (want && !reading_) {
     reading_ = uv_read_start(stream(), &Connection::OnAlloc, &Connection::OnRead) == 0;
   } else if (!want && reading_) {
@@ -82,7 +96,8 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) noe
 }
 
 void Connection::Process() {
-  if (closing_) return;
+  // While suspended the handler's request is being worked on elsewhere: it must not be re-run.
+  if (closing_ || suspended_) return;
   info_.state.store(ConnState::kParseCmd, std::memory_order_relaxed);
   InputResult result;
   do {
@@ -94,6 +109,9 @@ void Connection::Process() {
     // During shutdown everything already received is answered, budget or not.
   } while (shutting_down_ && result.action == InputAction::kYield);
   switch (result.action) {
+    case InputAction::kSuspend:
+      suspended_ = true;
+      break;
     case InputAction::kClose:
       Close();
       return;
@@ -120,7 +138,7 @@ void Connection::Process() {
 void Connection::Flush() {
   if (closing_ || write_in_flight_) return;
   if (out_.staged_bytes() == 0) {
-    if (close_after_write_) Close();
+    if (close_after_write_ && !suspended_) Close();
     return;
   }
   const std::vector<uv_buf_t>& bufs = out_.BeginWrite();
@@ -135,7 +153,7 @@ void Connection::Flush() {
   const size_t done = wrote > 0 ? static_cast<size_t>(wrote) : 0;
   if (done == out_.inflight_bytes()) {
     stats().bytes_written.Add(out_.EndWrite());
-    if (close_after_write_) Close();
+    if (close_after_write_ && !suspended_) Close();
     return;
   }
   const std::vector<uv_buf_t>& rest = out_.SkipWritten(done);

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -21,6 +22,9 @@ enum class InputAction : uint8_t {
   kYield,            // stopped at its per-event request budget with input left: resume soon
   kClose,            // close now; unsent replies are dropped
   kCloseAfterWrite,  // close once the replies so far are written
+  // waits for work elsewhere (a disk read, room to spill): no input is offered until the
+  // resumer from MakeResumer() runs; `consumed` stops before the request that waits
+  kSuspend,
 };
 
 struct InputResult {
@@ -62,6 +66,9 @@ class Connection {
   void BeginShutdown();
   // Runs the handler over buffered input (also the resume point after a yield).
   void Process();
+  // A callable for any thread that resumes this connection after kSuspend (on its loop).
+  // Harmless if the connection has closed by then.
+  std::function<void()> MakeResumer();
   bool closing() const { return closing_; }
   int64_t last_active() const { return info_.last_cmd_time.load(std::memory_order_relaxed); }
 
@@ -75,6 +82,7 @@ class Connection {
   void Flush();
   void UpdateReading();
   bool OutputFull() const;
+  void Resume();
 
   Worker* worker_;  // not owned; outlives its connections
   const bool is_unix_;
@@ -94,6 +102,10 @@ class Connection {
   bool shutting_down_ = false;
   bool closing_ = false;
   bool opened_ = false;
+  bool suspended_ = false;
+  // Lets resumers find the connection from another thread's task: cleared when it is
+  // destroyed; read and written on the loop thread only.
+  std::shared_ptr<Connection*> self_ = std::make_shared<Connection*>(this);
 };
 
 }  // namespace warmcache::net

@@ -51,14 +51,24 @@ void Loop::Run() {
 void Loop::Stop() {
   {
     std::lock_guard lock(mu_);
-    if (stopping_) return;
+    if (stopping_ || stop_requested_) return;
     pending_.push_back([this] {
       if (stop_hook_) stop_hook_();
-      uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+      if (!defer_mailbox_close_) CloseMailbox();
     });
-    stopping_ = true;
+    stop_requested_ = true;
   }
   uv_async_send(&wake_);
+}
+
+void Loop::CloseMailbox() {
+  if (mailbox_closed_) return;
+  mailbox_closed_ = true;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
 }
 
 void Loop::Join() {

@@ -35,6 +35,11 @@ class Loop {
   void Stop();
   // Loop thread or before Start(): what Stop() runs first.
   void SetStopHook(std::function<void()> hook) { stop_hook_ = std::move(hook); }
+  // Loop thread or before Start(): Stop() leaves the mailbox open (tasks still arrive while
+  // the owner winds down) until the owner calls CloseMailbox().
+  void DeferMailboxClose() { defer_mailbox_close_ = true; }
+  // Loop thread: later Posts are dropped. Idempotent.
+  void CloseMailbox();
   void Join();
   bool OnLoopThread() const { return std::this_thread::get_id() == thread_id_; }
 
@@ -46,8 +51,11 @@ class Loop {
   uv_async_t wake_;
   std::mutex mu_;
   std::vector<std::function<void()>> pending_;  // guarded by mu_
-  bool stopping_ = false;                       // guarded by mu_
+  bool stopping_ = false;                       // guarded by mu_: the mailbox is closed
+  bool stop_requested_ = false;                 // guarded by mu_
   std::function<void()> stop_hook_;
+  bool defer_mailbox_close_ = false;
+  bool mailbox_closed_ = false;  // loop thread only
   std::thread thread_;
   std::thread::id thread_id_;
 };

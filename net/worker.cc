@@ -18,6 +18,8 @@ Worker::Worker(int index, const WorkerOptions& options, const WorkerContext& con
   uv_check_init(loop_.uv(), &after_poll_);
   after_poll_.data = this;
   loop_.SetStopHook([this] { StopOnLoop(); });
+  // Connections waiting on the warm tier must still be resumed while they wind down.
+  loop_.DeferMailboxClose();
 }
 
 Worker::~Worker() { Join(); }
@@ -56,6 +58,7 @@ void Worker::StopOnLoop() {
 void Worker::CloseHandlesIfDone() {
   if (!stopping_ || handles_closed_ || !connections_.empty()) return;
   handles_closed_ = true;
+  loop_.CloseMailbox();
   uv_close(reinterpret_cast<uv_handle_t*>(&resume_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&after_poll_), nullptr);

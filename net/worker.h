@@ -56,6 +56,8 @@ class Worker {
   const WorkerContext& context() const { return context_; }
   int index() const { return index_; }
   uv_loop_t* uv() { return loop_.uv(); }
+  // Any thread: runs `task` on this worker's loop (dropped once the loop is stopping).
+  bool Post(std::function<void()> task) { return loop_.Post(std::move(task)); }
 
   // Loop thread: connection bookkeeping.
   void ScheduleResume(Connection* conn);

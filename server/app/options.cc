@@ -22,6 +22,8 @@ constexpr size_t kMaxItemSize = size_t{1} << 30;
 
 Status Usage(const std::string& message) { return Status::InvalidArgument(message); }
 
+constexpr uint64_t kMinDiskLimit = 16ull << 20;
+
 bool ParseLong(const char* text, long min, long max, long* out) {
   if (text == nullptr || *text == '\0') return false;
   errno = 0;
@@ -41,22 +43,86 @@ Status IntOption(const char* name, const char* text, long min, long max, int* ou
   return Status::Ok();
 }
 
-// memcached's -I syntax: a number of bytes with an optional k or m suffix.
-Status ItemSizeOption(const char* text, size_t* out) {
+// A number of bytes with an optional k, m, g or t suffix (powers of 1024), as -I takes
+// (memcached's -I stops at m).
+Status SizeOption(const char* name, const char* text, bool allow_gt, uint64_t* out) {
   std::string digits(text);
-  size_t unit = 1;
+  uint64_t unit = 1;
   if (!digits.empty()) {
-    const char last = digits.back();
-    if (last == 'k' || last == 'K') unit = 1024;
-    if (last == 'm' || last == 'M') unit = 1024 * 1024;
+    switch (digits.back()) {
+      case 'k':
+      case 'K':
+        unit = 1ull << 10;
+        break;
+      case 'm':
+      case 'M':
+        unit = 1ull << 20;
+        break;
+      case 'g':
+      case 'G':
+        unit = allow_gt ? 1ull << 30 : 1;
+        break;
+      case 't':
+      case 'T':
+        unit = allow_gt ? 1ull << 40 : 1;
+        break;
+      default:
+        break;
+    }
     if (unit != 1) digits.pop_back();
   }
   long value = 0;
   if (!ParseLong(digits.c_str(), 0, LONG_MAX / static_cast<long>(unit), &value)) {
-    return Usage(std::string("invalid value for -I: \"") + text + "\"");
+    return Usage(std::string("invalid value for ") + name + ": \"" + text + "\"");
   }
-  *out = static_cast<size_t>(value) * unit;
+  *out = static_cast<uint64_t>(value) * unit;
   return Status::Ok();
+}
+
+Status ItemSizeOption(const char* text, size_t* out) {
+  uint64_t bytes = 0;
+  WC_RETURN_IF_ERROR(SizeOption("-I", text, /*allow_gt=*/false, &bytes));
+  *out = static_cast<size_t>(bytes);
+  return Status::Ok();
+}
+
+// The warm tier's own options (long only).
+enum WarmOption : int {
+  kDataDir = 1001,
+  kDiskLimit,
+  kPersistence,
+  kWarmIoThreads,
+  kCompressMin,
+  kCompressLevel,
+};
+
+Status ApplyWarmOption(int opt, const char* value, Settings* s) {
+  switch (opt) {
+    case kDataDir:
+      if (*value == '\0') return Usage("--data-dir needs a directory");
+      s->data_dir = value;
+      return Status::Ok();
+    case kDiskLimit:
+      return SizeOption("--disk-limit", value, /*allow_gt=*/true, &s->disk_limit);
+    case kPersistence:
+      if (std::strcmp(value, "on") != 0 && std::strcmp(value, "off") != 0) {
+        return Usage(std::string("--persistence takes on or off, not \"") + value + "\"");
+      }
+      s->persistence = std::strcmp(value, "on") == 0;
+      return Status::Ok();
+    case kWarmIoThreads:
+      return IntOption("--warm-io-threads", value, 1, 64, &s->warm_io_threads);
+    case kCompressMin: {
+      uint64_t bytes = 0;
+      WC_RETURN_IF_ERROR(SizeOption("--compress-min", value, /*allow_gt=*/false, &bytes));
+      s->compress_min = static_cast<size_t>(bytes);
+      return Status::Ok();
+    }
+    case kCompressLevel:
+      return IntOption("--compress-level", value, 1, 19, &s->compress_level);
+    default:
+      return Usage("unknown option; see warmcached -h");
+  }
 }
 
 const option kLongOptions[] = {
@@ -97,6 +163,12 @@ const option kLongOptions[] = {
     {"extended", required_argument, nullptr, 'o'},
     {"napi-ids", required_argument, nullptr, 'N'},
     {"config", required_argument, nullptr, 1000},
+    {"data-dir", required_argument, nullptr, kDataDir},
+    {"disk-limit", required_argument, nullptr, kDiskLimit},
+    {"persistence", required_argument, nullptr, kPersistence},
+    {"warm-io-threads", required_argument, nullptr, kWarmIoThreads},
+    {"compress-min", required_argument, nullptr, kCompressMin},
+    {"compress-level", required_argument, nullptr, kCompressLevel},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -249,7 +321,7 @@ Status ApplyOption(int opt, const char* value, ParsedOptions* parsed) {
     case 1000:
       return Status::Ok();  // --config: read before the command line
     default:
-      return Usage("unknown option; see warmcached -h");
+      return ApplyWarmOption(opt, value, &s);
   }
 }
 
@@ -259,6 +331,9 @@ Status Validate(const Settings& s) {
     return Usage("Cannot set item size limit higher than 1/2 of memory max.");
   }
   if (s.item_size_max > kMaxItemSize) return Usage("Cannot set item size limit higher than 1 GB.");
+  if (s.persistence && s.disk_limit < kMinDiskLimit) {
+    return Usage("--disk-limit must be at least 16M (RocksDB needs room for its memtables)");
+  }
   if (s.port == 0 && s.unix_socket.empty()) {
     return Usage("nothing to listen on: -p 0 turns TCP off and no -s socket was given");
   }

@@ -30,6 +30,7 @@ engine::EngineOptions EngineOptionsFrom(const Settings& s) {
   engine::EngineOptions o;
   o.use_cas = s.use_cas;
   o.item_size_max = s.item_size_max;
+  o.warm_tier = s.persistence;
   return o;
 }
 
@@ -101,6 +102,7 @@ void Server::JoinThreads() {
   }
   crawler_cv_.notify_all();
   if (crawler_.joinable()) crawler_.join();
+  CloseWarmTier();
 }
 
 Status Server::OpenListeners() {
@@ -136,6 +138,7 @@ Status Server::OpenListeners() {
 }
 
 Status Server::Start() {
+  WC_RETURN_IF_ERROR(OpenWarmTier());
   WC_RETURN_IF_ERROR(OpenListeners());
   total_connections_.store(listeners_.size(), std::memory_order_relaxed);  // as memcached counts
   WritePortFile();

@@ -2,9 +2,11 @@
 // Wires the layers together and owns every thread.
 //
 // Threads: the main thread runs the acceptor loop (listeners, signals); `-t` workers each run
-// a loop with their connections; one crawler thread reclaims expired items.
+// a loop with their connections; one crawler thread reclaims expired items; the warm tier has
+// a spill writer and --warm-io-threads readers.
 // Shutdown order: stop accepting, let each worker answer what it has read and close its
-// connections, join workers, stop the crawler, then free the tiers.
+// connections, join workers, stop the crawler, stop the warm tier (reads finish, queued
+// spills are written, RocksDB closes), then free the memory tier.
 #pragma once
 
 #include <uv.h>
@@ -30,6 +32,7 @@
 #include "server/session/memcache_session.h"
 #include "storage/flush_state.h"
 #include "storage/memory/memory_tier.h"
+#include "storage/warm/warm_tier.h"
 
 namespace warmcache::app {
 
@@ -56,6 +59,11 @@ class Server final : public session::ServerControl {
 
  private:
   Status OpenListeners();
+  // The warm tier (server_warm.cc): --data-dir (or one derived from the port), open, wire.
+  Status OpenWarmTier();
+  void CloseWarmTier();
+  void WriteWarmStats(std::string& out, const StatsSnapshot& t);
+  void WriteWarmSettings(std::string& out) const;
   void OnAccept(int fd, bool is_unix, const std::string& listen_addr);
   void Shutdown();
   void CrawlerMain();
@@ -82,6 +90,9 @@ class Server final : public session::ServerControl {
   engine::PrefixStats prefix_stats_;
   protocol::TextParser parser_;
   session::SessionContext session_context_;
+  std::unique_ptr<storage::warm::WarmTier> warm_;  // null with --persistence=off
+  std::string data_dir_;
+  bool remove_data_dir_at_exit_ = false;
   net::ConnRegistry registry_;
   std::atomic<int> open_connections_{0};
   std::atomic<uint64_t> total_connections_{0};

@@ -231,6 +231,7 @@ void Server::WriteGeneralStats(std::string& out) {
   AppendStat(out, "warmcache_version", WARMCACHE_VERSION);
   AppendStat(out, "hot_items", m.curr_items);
   AppendStat(out, "hot_bytes", m.used_memory);
+  WriteWarmStats(out, t);
 }
 
 void Server::WriteSettingsStats(std::string& out) const {
@@ -315,6 +316,7 @@ void Server::WriteSettingsStats(std::string& out) const {
   AppendStat(out, "ssl_min_version", "tlsv1.2");
   AppendStat(out, "num_napi_ids", "(null)");
   AppendStat(out, "memory_file", "(null)");
+  WriteWarmSettings(out);  // warmcache's own, after memcached's
 }
 
 void Server::WriteItemsStats(std::string& out) const {

@@ -42,6 +42,13 @@ struct Settings {
   int lru_crawler_tocrawl = 0;
   char prefix_delimiter = ':';  // -D
   bool detail_enabled = false;  // -D turns on
+  // Warm tier (warmcache's own)
+  bool persistence = true;            // --persistence=on|off
+  std::string data_dir;               // --data-dir; empty = derived from the port
+  uint64_t disk_limit = 10ull << 30;  // --disk-limit
+  int warm_io_threads = 2;            // --warm-io-threads
+  size_t compress_min = 64;           // --compress-min: smaller values are stored raw
+  int compress_level = 3;             // --compress-level: zstd level
   // Process
   int verbose = 0;           // -v, -vv, -vvv
   bool daemonize = false;    // -d

@@ -47,6 +47,7 @@ class Counter {
   X(bytes_read)               \
   X(bytes_written)            \
   X(conn_yields)              \
+  X(warm_spill_stalls)        \
   X(auth_cmds)                \
   X(auth_errors)
 

@@ -52,8 +52,10 @@ bool Engine::ItemSizeOk(size_t key_len, size_t value_len, uint32_t flags) const 
   return MemcachedItemSize(key_len, value_len, flags) <= options_.item_size_max;
 }
 
-ItemRef Engine::Get(std::string_view key, ThreadStats& stats) {
+ItemRef Engine::Get(std::string_view key, const Caller& caller) {
+  ThreadStats& stats = caller.stats;
   return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
+    if (DeferToWarm(txn, caller)) return ItemRef();
     stats.get_cmds.Add();
     if (txn.item() == nullptr) {
       stats.get_misses.Add();
@@ -68,9 +70,11 @@ ItemRef Engine::Get(std::string_view key, ThreadStats& stats) {
   });
 }
 
-ItemRef Engine::GetAndTouch(std::string_view key, int64_t exptime, ThreadStats& stats) {
+ItemRef Engine::GetAndTouch(std::string_view key, int64_t exptime, const Caller& caller) {
+  ThreadStats& stats = caller.stats;
   const uint32_t absolute = AbsoluteExptime(exptime);
   return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
+    if (DeferToWarm(txn, caller)) return ItemRef();
     stats.touch_cmds.Add();
     if (txn.item() == nullptr) {
       stats.touch_misses.Add();
@@ -84,13 +88,12 @@ ItemRef Engine::GetAndTouch(std::string_view key, int64_t exptime, ThreadStats& 
   });
 }
 
-StoreOutcome Engine::Store(const StoreRequest& request, ThreadStats& stats, uint64_t* cas_out) {
+StoreOutcome Engine::Store(const StoreRequest& request, const Caller& caller, uint64_t* cas_out) {
+  ThreadStats& stats = caller.stats;
   if (!ItemSizeOk(request.key.size(), request.value.size(), request.flags)) {
     RejectTooLarge(request.mode, request.key, stats);
     return StoreOutcome::kTooLarge;
   }
-  const size_t total = Item::TotalSize(request.key.size(), request.value.size());
-  stats.classes[memory_->size_classes().ClassFor(total)].cmd_set.Add();
   // Build the new item before taking the shard lock; append/prepend build theirs inside,
   // because they need the old value.
   ItemRef fresh;
@@ -105,12 +108,17 @@ StoreOutcome Engine::Store(const StoreRequest& request, ThreadStats& stats, uint
     fresh->exptime = AbsoluteExptime(request.exptime);
   }
   return memory_->WithKey(request.key, [&](MemoryTier::KeyTxn& txn) {
-    return StoreLocked(txn, request, std::move(fresh), stats, cas_out);
+    return StoreLocked(txn, request, std::move(fresh), caller, cas_out);
   });
 }
 
 StoreOutcome Engine::StoreLocked(MemoryTier::KeyTxn& txn, const StoreRequest& request,
-                                 ItemRef fresh, ThreadStats& stats, uint64_t* cas_out) {
+                                 ItemRef fresh, const Caller& caller, uint64_t* cas_out) {
+  ThreadStats& stats = caller.stats;
+  // Every mode but a plain set depends on the old value, which may be on disk.
+  if (request.mode != StoreMode::kSet && DeferToWarm(txn, caller)) return StoreOutcome::kNotStored;
+  const size_t total = Item::TotalSize(request.key.size(), request.value.size());
+  stats.classes[memory_->size_classes().ClassFor(total)].cmd_set.Add();
   const Item* old = txn.item();
   switch (request.mode) {
     case StoreMode::kSet:
@@ -156,12 +164,30 @@ StoreOutcome Engine::StoreLocked(MemoryTier::KeyTxn& txn, const StoreRequest& re
   item->key_binary = request.key_binary;
   if (!txn.Store(std::move(fresh))) {
     stats.store_no_memory.Add();
-    // A failed set must not leave the previous value readable.
-    if (request.mode == StoreMode::kSet) txn.Remove();
+    // A failed set must not leave the previous value readable, in RAM or below.
+    if (request.mode == StoreMode::kSet) {
+      txn.Remove();
+      txn.InvalidateLower();
+    }
     return StoreOutcome::kNoMemory;
   }
   if (cas_out != nullptr) *cas_out = item->cas;
   return StoreOutcome::kStored;
+}
+
+void Engine::NoteIfMissing(std::string_view key, const Caller& caller) {
+  memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) { return DeferToWarm(txn, caller); });
+}
+
+bool Engine::DeferToWarm(MemoryTier::KeyTxn& txn, const Caller& caller) const {
+  // Rounds are capped: if what a fetch installed keeps being evicted before the request runs
+  // again, the request settles for a miss rather than loop.
+  constexpr int kMaxFetchRounds = 4;
+  if (txn.item() != nullptr || caller.fetches == nullptr || !options_.warm_tier) return false;
+  if (!txn.LowerMayHold() || caller.fetches->rounds() >= kMaxFetchRounds) return false;
+  if (caller.fetches->IsFinalMiss(txn.key())) return false;
+  txn.BeginFetch(caller.fetches->Add());
+  return true;
 }
 
 ItemRef Engine::Concatenate(const Item& old, const StoreRequest& request) {
@@ -187,12 +213,15 @@ void Engine::RejectTooLarge(StoreMode mode, std::string_view key, ThreadStats& s
   if (mode != StoreMode::kSet) return;
   memory_->WithKey(key, [](MemoryTier::KeyTxn& txn) {
     txn.Remove();
+    txn.InvalidateLower();
     return true;
   });
 }
 
-bool Engine::Delete(std::string_view key, ThreadStats& stats) {
+bool Engine::Delete(std::string_view key, const Caller& caller) {
+  ThreadStats& stats = caller.stats;
   return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
+    if (DeferToWarm(txn, caller)) return false;
     if (txn.item() == nullptr) {
       stats.delete_misses.Add();
       return false;
@@ -204,14 +233,14 @@ bool Engine::Delete(std::string_view key, ThreadStats& stats) {
   });
 }
 
-DeltaOutcome Engine::Delta(std::string_view key, bool incr, uint64_t delta, ThreadStats& stats,
+DeltaOutcome Engine::Delta(std::string_view key, bool incr, uint64_t delta, const Caller& caller,
                            uint64_t* result) {
   // Classic incr/decr is meta arithmetic without CAS, auto-create or TTL changes.
   MetaArithRequest request;
   request.key = key;
   request.incr = incr;
   request.delta = delta;
-  const MetaArithResult arith = MetaArith(request, stats);
+  const MetaArithResult arith = MetaArith(request, caller);
   switch (arith.outcome) {
     case MetaArithOutcome::kOk:
       *result = arith.value;
@@ -225,8 +254,8 @@ DeltaOutcome Engine::Delta(std::string_view key, bool incr, uint64_t delta, Thre
   }
 }
 
-bool Engine::Touch(std::string_view key, int64_t exptime, ThreadStats& stats) {
-  return static_cast<bool>(GetAndTouch(key, exptime, stats));
+bool Engine::Touch(std::string_view key, int64_t exptime, const Caller& caller) {
+  return static_cast<bool>(GetAndTouch(key, exptime, caller));
 }
 
 void Engine::FlushAll(int64_t delay) {

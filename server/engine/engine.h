@@ -10,6 +10,7 @@
 #include "server/common/clock.h"
 #include "server/common/thread_stats.h"
 #include "server/engine/meta.h"
+#include "storage/fetch_batch.h"
 #include "storage/flush_state.h"
 #include "storage/memory/memory_tier.h"
 
@@ -18,6 +19,17 @@ namespace warmcache::engine {
 struct EngineOptions {
   bool use_cas = true;              // -C turns CAS off: every item's CAS is 0
   size_t item_size_max = 1u << 20;  // -I: largest item, header and key included
+  bool warm_tier = false;           // a RAM miss may be answered by the warm tier
+};
+
+// Who is asking: the calling thread's counters and, from sessions that can wait for the warm
+// tier, the batch where a request notes the keys it must fetch first. Without a batch, a RAM
+// miss is final (admin paths and tests).
+struct Caller {
+  Caller(ThreadStats& s, storage::FetchBatch* f = nullptr)  // NOLINT: implicit by design
+      : stats(s), fetches(f) {}
+  ThreadStats& stats;
+  storage::FetchBatch* fetches;
 };
 
 enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
@@ -36,8 +48,10 @@ struct StoreRequest {
 };
 
 // Thread safety: all methods may be called concurrently from any loop thread; each call is
-// atomic with respect to its key. `stats` must be the calling thread's own counters.
-// TODO(#4): a miss in the memory tier will look in the warm tier (off the loop thread).
+// atomic with respect to its key. `caller.stats` must be the calling thread's own counters.
+// The warm tier: when a request's key is missing from RAM and the warm tier may hold it, the
+// request does nothing (no reply, no counters) but add the key to caller.fetches; the session
+// checks `!caller.fetches->empty()` after each call, fetches, and runs the request again.
 class Engine {
  public:
   // memcached's upper bound for relative expiry times: 30 days.
@@ -47,28 +61,30 @@ class Engine {
          const Clock* clock);
 
   // get/gets: the live item, or empty on a miss.
-  storage::ItemRef Get(std::string_view key, ThreadStats& stats);
+  storage::ItemRef Get(std::string_view key, const Caller& caller);
   // gat/gats: as Get, and sets a new expiry on a hit.
-  storage::ItemRef GetAndTouch(std::string_view key, int64_t exptime, ThreadStats& stats);
-  StoreOutcome Store(const StoreRequest& request, ThreadStats& stats, uint64_t* cas_out);
+  storage::ItemRef GetAndTouch(std::string_view key, int64_t exptime, const Caller& caller);
+  StoreOutcome Store(const StoreRequest& request, const Caller& caller, uint64_t* cas_out);
   // A value over the size limit was refused before it was read. A set still removes the old
   // value, so a later read cannot return what the client meant to overwrite.
   void RejectTooLarge(StoreMode mode, std::string_view key, ThreadStats& stats);
-  bool Delete(std::string_view key, ThreadStats& stats);
+  bool Delete(std::string_view key, const Caller& caller);
   // incr/decr. On kOk, `result` holds the new value.
-  DeltaOutcome Delta(std::string_view key, bool incr, uint64_t delta, ThreadStats& stats,
+  DeltaOutcome Delta(std::string_view key, bool incr, uint64_t delta, const Caller& caller,
                      uint64_t* result);
-  bool Touch(std::string_view key, int64_t exptime, ThreadStats& stats);
+  bool Touch(std::string_view key, int64_t exptime, const Caller& caller);
+  // A key a multi-key request will ask for: noted for the warm tier if missing from RAM.
+  void NoteIfMissing(std::string_view key, const Caller& caller);
   // flush_all [delay]: items stored before the deadline become invisible in every tier.
   void FlushAll(int64_t delay);
 
   // The meta commands (engine_meta.cc).
-  MetaGetResult MetaGet(const MetaGetRequest& request, ThreadStats& stats);
-  StoreOutcome MetaSet(const MetaSetRequest& request, ThreadStats& stats, uint64_t* cas_out);
-  MetaDeleteOutcome MetaDelete(const MetaDeleteRequest& request, ThreadStats& stats);
-  MetaArithResult MetaArith(const MetaArithRequest& request, ThreadStats& stats);
+  MetaGetResult MetaGet(const MetaGetRequest& request, const Caller& caller);
+  StoreOutcome MetaSet(const MetaSetRequest& request, const Caller& caller, uint64_t* cas_out);
+  MetaDeleteOutcome MetaDelete(const MetaDeleteRequest& request, const Caller& caller);
+  MetaArithResult MetaArith(const MetaArithRequest& request, const Caller& caller);
   // me: a live item's metadata without touching it.
-  MetaDebugInfo Debug(std::string_view key);
+  MetaDebugInfo Debug(std::string_view key, const Caller& caller);
 
   // memcached's exptime rule -> absolute unix seconds (0 = never; 1 = already expired).
   uint32_t AbsoluteExptime(int64_t exptime) const;
@@ -85,7 +101,9 @@ class Engine {
 
  private:
   StoreOutcome StoreLocked(storage::MemoryTier::KeyTxn& txn, const StoreRequest& request,
-                           storage::ItemRef fresh, ThreadStats& stats, uint64_t* cas_out);
+                           storage::ItemRef fresh, const Caller& caller, uint64_t* cas_out);
+  // A RAM miss the warm tier may answer: notes the key for fetching and returns true.
+  bool DeferToWarm(storage::MemoryTier::KeyTxn& txn, const Caller& caller) const;
   storage::ItemRef Concatenate(const storage::Item& old, const StoreRequest& request);
 
   const EngineOptions options_;

@@ -27,9 +27,10 @@ ItemRef CopyItem(const Item& old) {
 
 }  // namespace
 
-MetaDebugInfo Engine::Debug(std::string_view key) {
-  return memory_->WithKey(key, [](MemoryTier::KeyTxn& txn) {
+MetaDebugInfo Engine::Debug(std::string_view key, const Caller& caller) {
+  return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
     MetaDebugInfo info;
+    if (DeferToWarm(txn, caller)) return info;
     info.now = txn.now();
     const Item* item = txn.item();
     if (item == nullptr) return info;
@@ -43,13 +44,15 @@ MetaDebugInfo Engine::Debug(std::string_view key) {
   });
 }
 
-MetaGetResult Engine::MetaGet(const MetaGetRequest& r, ThreadStats& stats) {
+MetaGetResult Engine::MetaGet(const MetaGetRequest& r, const Caller& caller) {
+  ThreadStats& stats = caller.stats;
   const uint32_t touch_exptime = r.touch ? AbsoluteExptime(r.ttl) : 0;
   const uint32_t vivify_exptime = r.vivify ? AbsoluteExptime(r.vivify_ttl) : 0;
   const uint32_t recache_exptime = r.recache ? AbsoluteExptime(r.recache_ttl) : 0;
   return memory_->WithKey(r.key, [&](MemoryTier::KeyTxn& txn) {
     MetaGetResult result;
     result.now = txn.now();
+    if (DeferToWarm(txn, caller)) return result;
     if (txn.item() == nullptr && r.vivify) {
       // A stub for the winner to fill: empty value, flags 0.
       ItemRef stub = ItemRef::Allocate(r.key, 0);
@@ -92,7 +95,7 @@ MetaGetResult Engine::MetaGet(const MetaGetRequest& r, ThreadStats& stats) {
     result.already_won = item->win_sent;
     result.stale = item->stale;
     if (item->stale && !item->win_sent) result.won = true;
-    if (result.won) item->win_sent = true;
+    if (result.won) txn.MarkWinSent();
     if (!r.no_update) txn.RecordHit();
     if (r.touch) {
       stats.touch_cmds.Add();
@@ -108,7 +111,7 @@ MetaGetResult Engine::MetaGet(const MetaGetRequest& r, ThreadStats& stats) {
   });
 }
 
-StoreOutcome Engine::MetaSet(const MetaSetRequest& r, ThreadStats& stats, uint64_t* cas_out) {
+StoreOutcome Engine::MetaSet(const MetaSetRequest& r, const Caller& caller, uint64_t* cas_out) {
   StoreRequest request;
   request.key = r.key;
   request.value = r.value;
@@ -144,12 +147,14 @@ StoreOutcome Engine::MetaSet(const MetaSetRequest& r, ThreadStats& stats, uint64
     }
   }
   *cas_out = 0;
-  return Store(request, stats, cas_out);
+  return Store(request, caller, cas_out);
 }
 
-MetaDeleteOutcome Engine::MetaDelete(const MetaDeleteRequest& r, ThreadStats& stats) {
+MetaDeleteOutcome Engine::MetaDelete(const MetaDeleteRequest& r, const Caller& caller) {
+  ThreadStats& stats = caller.stats;
   const uint32_t new_exptime = r.touch ? AbsoluteExptime(r.ttl) : 0;
   return memory_->WithKey(r.key, [&](MemoryTier::KeyTxn& txn) {
+    if (DeferToWarm(txn, caller)) return MetaDeleteOutcome::kNotFound;
     const Item* item = txn.item();
     if (item == nullptr) {
       stats.delete_misses.Add();
@@ -178,7 +183,8 @@ MetaDeleteOutcome Engine::MetaDelete(const MetaDeleteRequest& r, ThreadStats& st
   });
 }
 
-MetaArithResult Engine::MetaArith(const MetaArithRequest& r, ThreadStats& stats) {
+MetaArithResult Engine::MetaArith(const MetaArithRequest& r, const Caller& caller) {
+  ThreadStats& stats = caller.stats;
   const uint32_t vivify_exptime = r.vivify ? AbsoluteExptime(r.vivify_ttl) : 0;
   const uint32_t touch_exptime = r.touch ? AbsoluteExptime(r.ttl) : 0;
   return memory_->WithKey(r.key, [&](MemoryTier::KeyTxn& txn) {
@@ -186,6 +192,7 @@ MetaArithResult Engine::MetaArith(const MetaArithRequest& r, ThreadStats& stats)
     result.now = txn.now();
     result.exptime_after_touch = touch_exptime;
     result.exptime_after_vivify = vivify_exptime;
+    if (DeferToWarm(txn, caller)) return result;
     const Item* old = txn.item();
     ItemRef fresh;
     if (old == nullptr) {

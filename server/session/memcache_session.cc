@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "server/protocol/replies.h"
 
@@ -60,7 +61,40 @@ void ReleaseItem(void* item) { storage::ItemRef::Release(static_cast<storage::It
 }  // namespace
 
 MemcacheSession::MemcacheSession(const SessionContext* context, net::Connection* conn)
-    : ctx_(context), conn_(conn), stats_(conn->stats()) {}
+    : ctx_(context),
+      conn_(conn),
+      stats_(conn->stats()),
+      caller_(stats_, context->warm != nullptr ? fetches_.get() : nullptr) {}
+
+bool MemcacheSession::MustWaitForSpillRoom() {
+  if (ctx_->warm == nullptr || !ctx_->warm->Backlogged()) return false;
+  waiting_for_room_ = true;
+  return true;
+}
+
+net::InputResult MemcacheSession::Suspend(size_t request_start) {
+  if (waiting_for_room_) {
+    waiting_for_room_ = false;
+    stats_.warm_spill_stalls.Add();
+    ctx_->warm->WhenRoom(conn_->MakeResumer());
+  } else {
+    ctx_->warm->Fetch(fetches_, conn_->MakeResumer());
+  }
+  return {request_start, net::InputAction::kSuspend};
+}
+
+void MemcacheSession::NoteRemainingMisses(std::string_view keys) {
+  // Enough for one disk round trip; a longer get defers again for the rest.
+  constexpr size_t kMaxBatch = 64;
+  while (!keys.empty() && fetches_->size() < kMaxBatch) {
+    const size_t start = keys.find_first_not_of(' ');
+    if (start == std::string_view::npos) break;
+    keys.remove_prefix(start);
+    const size_t end = std::min(keys.find(' '), keys.size());
+    ctx_->engine->NoteIfMissing(keys.substr(0, end), caller_);
+    keys.remove_prefix(end);
+  }
+}
 
 net::InputResult MemcacheSession::OnInput(std::string_view input) {
   size_t consumed = 0;
@@ -75,6 +109,7 @@ net::InputResult MemcacheSession::OnInput(std::string_view input) {
     if (Swallow(input, &consumed)) return {consumed, net::InputAction::kNeedMore};
     if (consumed == input.size()) return {consumed, net::InputAction::kNeedMore};
     if (handled >= ctx_->options.reqs_per_event) return {consumed, net::InputAction::kYield};
+    const size_t request_start = consumed;
     const protocol::ParseResult parsed = ctx_->parser->Parse(input.substr(consumed), &cmd_, &meta_);
     switch (parsed.status) {
       case ParseStatus::kNeedMore:
@@ -93,7 +128,10 @@ net::InputResult MemcacheSession::OnInput(std::string_view input) {
     ++handled;
     switch (Execute(cmd_)) {
       case After::kContinue:
+        fetches_->Reset();
         break;
+      case After::kSuspend:
+        return Suspend(request_start);
       case After::kClose:
         return {consumed, net::InputAction::kClose};
       case After::kCloseAfterWrite:
@@ -134,6 +172,9 @@ void MemcacheSession::AppendValue(storage::ItemRef item) {
 
 MemcacheSession::After MemcacheSession::Execute(const protocol::Command& cmd) {
   engine::Engine& engine = *ctx_->engine;
+  const bool stores = cmd.type == CommandType::kMetaSet ||
+                      (cmd.type >= CommandType::kSet && cmd.type <= CommandType::kCas);
+  if (stores && !cmd.too_large && MustWaitForSpillRoom()) return After::kSuspend;
   switch (cmd.type) {
     case CommandType::kGet:
     case CommandType::kGets:
@@ -149,18 +190,23 @@ MemcacheSession::After MemcacheSession::Execute(const protocol::Command& cmd) {
     case CommandType::kCas:
       DoStore(cmd);
       break;
-    case CommandType::kDelete:
+    case CommandType::kDelete: {
+      const bool deleted = engine.Delete(cmd.key, caller_);
+      if (Deferred()) break;
       if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordDelete(cmd.key);
-      Reply(engine.Delete(cmd.key, stats_) ? reply::kDeleted : reply::kNotFound, cmd.noreply);
+      Reply(deleted ? reply::kDeleted : reply::kNotFound, cmd.noreply);
       break;
+    }
     case CommandType::kIncr:
     case CommandType::kDecr:
       DoDelta(cmd);
       break;
-    case CommandType::kTouch:
-      Reply(engine.Touch(cmd.key, cmd.exptime, stats_) ? reply::kTouched : reply::kNotFound,
-            cmd.noreply);
+    case CommandType::kTouch: {
+      const bool touched = engine.Touch(cmd.key, cmd.exptime, caller_);
+      if (Deferred()) break;
+      Reply(touched ? reply::kTouched : reply::kNotFound, cmd.noreply);
       break;
+    }
     case CommandType::kFlushAll:
       DoFlushAll(cmd);
       break;
@@ -200,7 +246,7 @@ MemcacheSession::After MemcacheSession::Execute(const protocol::Command& cmd) {
       DoMetaArith(cmd);
       break;
   }
-  return After::kContinue;
+  return Deferred() ? After::kSuspend : After::kContinue;
 }
 
 void MemcacheSession::DoGet(const protocol::Command& cmd) {
@@ -209,6 +255,7 @@ void MemcacheSession::DoGet(const protocol::Command& cmd) {
   engine::Engine& engine = *ctx_->engine;
   char header[reply::kMaxValueHeader];
   std::string_view keys = cmd.keys;
+  keys.remove_prefix(std::exchange(get_resume_offset_, 0));
   while (!keys.empty()) {
     const size_t start = keys.find_first_not_of(' ');
     if (start == std::string_view::npos) break;
@@ -217,7 +264,13 @@ void MemcacheSession::DoGet(const protocol::Command& cmd) {
     const std::string_view key = keys.substr(0, end);
     keys.remove_prefix(end);
     storage::ItemRef item =
-        touch ? engine.GetAndTouch(key, cmd.exptime, stats_) : engine.Get(key, stats_);
+        touch ? engine.GetAndTouch(key, cmd.exptime, caller_) : engine.Get(key, caller_);
+    if (Deferred()) {
+      // Replies so far stay queued; the rerun starts at this key.
+      get_resume_offset_ = static_cast<size_t>(key.data() - cmd.keys.data());
+      NoteRemainingMisses(keys);
+      return;
+    }
     if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordGet(key, bool(item));
     if (!item) continue;
     const size_t n = reply::FormatValueHeader(header, item->key(), item->client_flags,
@@ -230,8 +283,8 @@ void MemcacheSession::DoGet(const protocol::Command& cmd) {
 
 void MemcacheSession::DoStore(const protocol::Command& cmd) {
   const engine::StoreMode mode = ToStoreMode(cmd.type);
-  if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordSet(cmd.key);
   if (cmd.too_large) {
+    if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordSet(cmd.key);
     ctx_->engine->RejectTooLarge(mode, cmd.key, stats_);
     swallow_remaining_ = cmd.swallow;
     Reply(reply::kTooLarge, cmd.noreply);
@@ -244,14 +297,19 @@ void MemcacheSession::DoStore(const protocol::Command& cmd) {
   request.exptime = cmd.exptime;
   request.value = cmd.value;
   request.cas = cmd.cas;
-  const engine::StoreOutcome outcome = ctx_->engine->Store(request, stats_, nullptr);
+  const engine::StoreOutcome outcome = ctx_->engine->Store(request, caller_, nullptr);
+  if (Deferred()) return;
+  if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordSet(cmd.key);
   Reply(StoreReply(outcome), cmd.noreply);
 }
 
 void MemcacheSession::DoDelta(const protocol::Command& cmd) {
   uint64_t value = 0;
   const bool incr = cmd.type == CommandType::kIncr;
-  switch (ctx_->engine->Delta(cmd.key, incr, cmd.delta, stats_, &value)) {
+  const engine::DeltaOutcome outcome =
+      ctx_->engine->Delta(cmd.key, incr, cmd.delta, caller_, &value);
+  if (Deferred()) return;
+  switch (outcome) {
     case engine::DeltaOutcome::kOk: {
       char line[24];
       Reply(std::string_view(line, reply::FormatNumberLine(line, value)), cmd.noreply);

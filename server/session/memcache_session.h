@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,8 @@
 #include "server/protocol/binary_codec.h"
 #include "server/protocol/command.h"
 #include "server/protocol/text_parser.h"
+#include "storage/fetch_batch.h"
+#include "storage/warm/warm_tier.h"
 
 namespace warmcache::session {
 
@@ -42,6 +45,7 @@ struct SessionContext {
   engine::PrefixStats* prefix_stats = nullptr;
   const protocol::TextParser* parser = nullptr;
   ServerControl* control = nullptr;
+  storage::warm::WarmTier* warm = nullptr;  // null with --persistence=off
   SessionOptions options;
 };
 
@@ -56,9 +60,20 @@ class MemcacheSession final : public net::ConnectionHandler {
 
  private:
   // What a command asks of the connection afterwards.
-  enum class After : uint8_t { kContinue, kClose, kCloseAfterWrite };
+  // kSuspend: the request waits for the warm tier and will run again from its first byte.
+  enum class After : uint8_t { kContinue, kClose, kCloseAfterWrite, kSuspend };
 
   After Execute(const protocol::Command& cmd);
+  // The request just run noted keys to fetch from the warm tier instead of answering.
+  bool Deferred() const { return !fetches_->empty(); }
+  // A store must wait while evictions queue for disk faster than it takes them.
+  bool MustWaitForSpillRoom();
+  // Hands the noted keys (or the wait for room) to the warm tier; the connection resumes at
+  // `request_start` when it is done.
+  net::InputResult Suspend(size_t request_start);
+  // After a multi-key get deferred at one key: notes the missing ones among the rest, so one
+  // fetch reads them all.
+  void NoteRemainingMisses(std::string_view keys);
   void DoGet(const protocol::Command& cmd);
   void DoStore(const protocol::Command& cmd);
   void DoDelta(const protocol::Command& cmd);
@@ -94,6 +109,11 @@ class MemcacheSession final : public net::ConnectionHandler {
   const SessionContext* ctx_;  // not owned; outlives every session
   net::Connection* conn_;      // not owned; owns this session
   ThreadStats& stats_;
+  // Shared with the I/O thread during a fetch: it outlives this session if the client leaves.
+  std::shared_ptr<storage::FetchBatch> fetches_ = std::make_shared<storage::FetchBatch>();
+  engine::Caller caller_;
+  size_t get_resume_offset_ = 0;  // keys of a suspended multi-key get already answered
+  bool waiting_for_room_ = false;
   protocol::Command cmd_;
   protocol::MetaRequest meta_;
   std::string line_;  // scratch for meta reply lines

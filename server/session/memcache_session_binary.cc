@@ -78,6 +78,8 @@ net::InputResult MemcacheSession::OnBinaryInput(std::string_view input) {
     ++handled;
     // Views in breq_ point into `input`: run the request before consuming its bytes.
     const After after = ExecuteBinary(breq_);
+    if (after == After::kSuspend) return Suspend(consumed);
+    fetches_->Reset();
     consumed += parsed.consumed;
     swallow_remaining_ = parsed.swallow;
     if (after == After::kClose) return {consumed, net::InputAction::kClose};
@@ -106,6 +108,7 @@ MemcacheSession::After MemcacheSession::ExecuteBinary(const bin::Request& req) {
     case bin::Command::kReplace:
     case bin::Command::kAppend:
     case bin::Command::kPrepend:
+      if (!req.value_too_large && MustWaitForSpillRoom()) return After::kSuspend;
       BinaryStore(req);
       break;
     case bin::Command::kDelete:
@@ -147,7 +150,7 @@ MemcacheSession::After MemcacheSession::ExecuteBinary(const bin::Request& req) {
       BinaryError(req, ResponseStatus::kUnknownCommand);
       break;
   }
-  return After::kContinue;
+  return Deferred() ? After::kSuspend : After::kContinue;
 }
 
 void MemcacheSession::BinaryGet(const bin::Request& req) {
@@ -155,7 +158,8 @@ void MemcacheSession::BinaryGet(const bin::Request& req) {
                      req.command == bin::Command::kTouch;
   engine::Engine& engine = *ctx_->engine;
   storage::ItemRef item =
-      touch ? engine.GetAndTouch(req.key, req.exptime, stats_) : engine.Get(req.key, stats_);
+      touch ? engine.GetAndTouch(req.key, req.exptime, caller_) : engine.Get(req.key, caller_);
+  if (Deferred()) return;
   if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordGet(req.key, bool(item));
   char buf[bin::kMaxResponseHead];
   if (!item) {
@@ -173,8 +177,8 @@ void MemcacheSession::BinaryGet(const bin::Request& req) {
 
 void MemcacheSession::BinaryStore(const bin::Request& req) {
   const engine::StoreMode mode = StoreModeFor(req);
-  if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordSet(req.key);
   if (req.value_too_large) {
+    if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordSet(req.key);
     ctx_->engine->RejectTooLarge(mode, req.key, stats_);
     return BinaryError(req, ResponseStatus::kTooLarge);
   }
@@ -186,8 +190,10 @@ void MemcacheSession::BinaryStore(const bin::Request& req) {
   request.value = req.value;
   request.cas = req.cas;
   uint64_t cas = 0;
-  const ResponseStatus status =
-      StoreStatus(ctx_->engine->Store(request, stats_, &cas), req.command);
+  const engine::StoreOutcome outcome = ctx_->engine->Store(request, caller_, &cas);
+  if (Deferred()) return;
+  if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordSet(req.key);
+  const ResponseStatus status = StoreStatus(outcome, req.command);
   if (status != ResponseStatus::kSuccess) return BinaryError(req, status);
   if (!bin::ShouldReply(req, status)) return;
   char buf[bin::kHeaderSize];
@@ -195,12 +201,14 @@ void MemcacheSession::BinaryStore(const bin::Request& req) {
 }
 
 void MemcacheSession::BinaryDelete(const bin::Request& req) {
-  if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordDelete(req.key);
   engine::MetaDeleteRequest request;
   request.key = req.key;
   request.has_cas = req.cas != 0;
   request.cas = req.cas;
-  switch (ctx_->engine->MetaDelete(request, stats_)) {
+  const engine::MetaDeleteOutcome outcome = ctx_->engine->MetaDelete(request, caller_);
+  if (Deferred()) return;
+  if (ctx_->prefix_stats->enabled()) ctx_->prefix_stats->RecordDelete(req.key);
+  switch (outcome) {
     case engine::MetaDeleteOutcome::kNotFound:
       return BinaryError(req, ResponseStatus::kKeyNotFound);
     case engine::MetaDeleteOutcome::kExists:
@@ -224,7 +232,8 @@ void MemcacheSession::BinaryArith(const bin::Request& req) {
   request.vivify = req.exptime != bin::Request::kNoAutoCreate;
   request.vivify_ttl = req.exptime;
   request.initial = req.initial;
-  const engine::MetaArithResult result = ctx_->engine->MetaArith(request, stats_);
+  const engine::MetaArithResult result = ctx_->engine->MetaArith(request, caller_);
+  if (Deferred()) return;
   switch (result.outcome) {
     case engine::MetaArithOutcome::kOk:
       break;

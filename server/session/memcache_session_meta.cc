@@ -104,7 +104,8 @@ void MemcacheSession::DoMetaGet(const protocol::Command& cmd) {
       if (meta_.flags[i].code == 'N') request.vivify_sets_ttl = true;
     }
   }
-  engine::MetaGetResult result = ctx_->engine->MetaGet(request, stats_);
+  engine::MetaGetResult result = ctx_->engine->MetaGet(request, caller_);
+  if (Deferred()) return;
   // memcached checks the opaque while writing the reply, after the command took effect.
   if (meta_.opaque_too_long) return conn_->out().Append(kOpaqueTooLong);
   line_.clear();
@@ -180,7 +181,8 @@ void MemcacheSession::DoMetaSet(const protocol::Command& cmd) {
   request.invalidate = meta_.invalidate;
   request.key_binary = meta_.key_binary;
   uint64_t cas = 0;
-  const engine::StoreOutcome outcome = ctx_->engine->MetaSet(request, stats_, &cas);
+  const engine::StoreOutcome outcome = ctx_->engine->MetaSet(request, caller_, &cas);
+  if (Deferred()) return;
   switch (outcome) {
     case engine::StoreOutcome::kTooLarge:
       return conn_->out().Append(reply::kTooLarge);
@@ -215,7 +217,8 @@ void MemcacheSession::DoMetaDelete(const protocol::Command& cmd) {
   request.invalidate = meta_.invalidate;
   request.touch = meta_.has_ttl;
   request.ttl = meta_.ttl;
-  const engine::MetaDeleteOutcome outcome = ctx_->engine->MetaDelete(request, stats_);
+  const engine::MetaDeleteOutcome outcome = ctx_->engine->MetaDelete(request, caller_);
+  if (Deferred()) return;
   if (outcome == engine::MetaDeleteOutcome::kDeleted && meta_.quiet) return;
   line_.assign(outcome == engine::MetaDeleteOutcome::kDeleted    ? "HD"
                : outcome == engine::MetaDeleteOutcome::kNotFound ? "NF"
@@ -237,7 +240,8 @@ void MemcacheSession::DoMetaArith(const protocol::Command& cmd) {
   request.initial = meta_.initial;
   request.touch = meta_.has_ttl;
   request.ttl = meta_.ttl;
-  engine::MetaArithResult result = ctx_->engine->MetaArith(request, stats_);
+  engine::MetaArithResult result = ctx_->engine->MetaArith(request, caller_);
+  if (Deferred()) return;
   line_.clear();
   if (meta_.opaque_too_long && (result.outcome == engine::MetaArithOutcome::kOk ||
                                 result.outcome == engine::MetaArithOutcome::kNotFound ||
@@ -293,8 +297,9 @@ void MemcacheSession::DoMetaArith(const protocol::Command& cmd) {
 }
 
 void MemcacheSession::DoMetaDebug(const protocol::Command& cmd) {
+  const engine::MetaDebugInfo info = ctx_->engine->Debug(cmd.key, caller_);
+  if (Deferred()) return;
   stats_.meta_cmds.Add();
-  const engine::MetaDebugInfo info = ctx_->engine->Debug(cmd.key);
   if (!info.item) return conn_->out().Append("EN\r\n");
   const storage::Item& item = *info.item;
   line_ = "ME ";

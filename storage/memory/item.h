@@ -10,6 +10,14 @@
 
 namespace warmcache::storage {
 
+// What a lower (disk) tier may hold for an item's key, so eviction and removal know whether
+// the disk must be written or invalidated.
+enum DiskCopy : uint8_t {
+  kNoDiskCopy = 0,  // the disk holds no live record for the key
+  kDiskClean = 1,   // the disk holds exactly this version: eviction needs no write
+  kDiskStale = 2,   // the disk may hold an older version: removal must invalidate it
+};
+
 // Lifetime: reference counted. The hash table holds one reference while the item is linked;
 // every reader holds its own (ItemRef), so a value being written to a socket outlives a
 // concurrent replace, delete or eviction.
@@ -27,8 +35,10 @@ struct Item {
   uint32_t value_len = 0;  // without the trailing "\r\n"
   uint32_t charged = 0;    // bytes counted against the memory limit
   uint8_t key_len = 0;
-  uint8_t segment = 0;     // which LRU list (LruSegment)
-  uint8_t size_class = 0;  // reporting class for `stats items` / `stats slabs`
+  // Two fields in one byte, both only touched under the shard lock:
+  uint8_t segment : 1 = 0;  // which LRU list (LruSegment)
+  uint8_t disk : 2 = 0;     // what the warm tier holds for this key (DiskCopy)
+  uint8_t size_class = 0;   // reporting class for `stats items` / `stats slabs`
   bool linked = false;
   bool fetched = false;  // read at least once since stored
   // Meta protocol state, set under the shard lock:

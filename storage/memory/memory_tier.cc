@@ -70,7 +70,7 @@ MemoryTier::KeyTxn::KeyTxn(MemoryTier* tier, Shard* shard, std::string_view key,
   }
   if (!found->fetched) shard_->classes[found->size_class].expired_unfetched++;
   shard_->classes[found->size_class].reclaimed++;
-  tier_->UnlinkLocked(*shard_, found);
+  tier_->DropLocked(*shard_, found, /*removed=*/false);
 }
 
 ItemRef MemoryTier::KeyTxn::Ref() const {
@@ -97,6 +97,13 @@ void MemoryTier::KeyTxn::RecordHit() {
 bool MemoryTier::KeyTxn::Store(ItemRef fresh) {
   Item* item = fresh.get();
   item->time = static_cast<uint32_t>(now_);
+  if (item->disk == kNoDiskCopy) {  // installs from below arrive marked clean
+    if (item_ != nullptr) {
+      item->disk = item_->disk == kNoDiskCopy ? kNoDiskCopy : kDiskStale;
+    } else if (tier_->lower_ != nullptr && tier_->lower_->MayHoldKeys()) {
+      item->disk = kDiskStale;  // unknown: the key may have been spilled earlier
+    }
+  }
   item->size_class = tier_->classes_.ClassFor(Item::TotalSize(item->key_len, item->value_len));
   if (!tier_->options_.evict_when_full) {
     const size_t freed = item_ ? item_->charged : 0;
@@ -121,7 +128,7 @@ bool MemoryTier::KeyTxn::Store(ItemRef fresh) {
 
 void MemoryTier::KeyTxn::Remove() {
   if (item_ == nullptr) return;
-  tier_->UnlinkLocked(*shard_, item_);
+  tier_->DropLocked(*shard_, item_, /*removed=*/true);
   item_ = nullptr;
 }
 
@@ -129,6 +136,42 @@ void MemoryTier::KeyTxn::SetExptime(uint32_t exptime) {
   if (item_ == nullptr) return;
   shard_->expiring += (exptime != 0) - (item_->exptime != 0);
   item_->exptime = exptime;
+  if (item_->disk == kDiskClean) item_->disk = kDiskStale;
+}
+
+void MemoryTier::KeyTxn::MarkWinSent() {
+  if (item_ == nullptr) return;
+  item_->win_sent = true;
+  if (item_->disk == kDiskClean) item_->disk = kDiskStale;
+}
+
+void MemoryTier::KeyTxn::InvalidateLower() {
+  if (item_ != nullptr || tier_->lower_ == nullptr) return;
+  tier_->InvalidateFetchesLocked(*shard_, key_, hash_);
+  tier_->lower_->OnInvalidate(key_);
+}
+
+void MemoryTier::KeyTxn::BeginFetch(FetchTicket* ticket) {
+  ticket->key.assign(key_);
+  ticket->hash = hash_;
+  ticket->invalidated = false;
+  shard_->fetches.push_back(ticket);
+}
+
+FetchOutcome MemoryTier::EndFetch(FetchTicket* ticket, ItemRef found) {
+  return WithKey(ticket->key, [&](KeyTxn& txn) {
+    std::vector<FetchTicket*>& fetches = txn.shard_->fetches;
+    fetches.erase(std::find(fetches.begin(), fetches.end(), ticket));
+    // A linked item means the key was written after the fetch began (which invalidated it).
+    if (ticket->invalidated || txn.item() != nullptr) return FetchOutcome::kInvalidated;
+    if (!found) return FetchOutcome::kAbsent;
+    Item* item = found.get();
+    const uint32_t time = item->time;
+    item->disk = kDiskClean;
+    if (!txn.Store(std::move(found))) return FetchOutcome::kNoMemory;
+    item->time = time;  // flush_all compares store times: keep the original one
+    return FetchOutcome::kInstalled;
+  });
 }
 
 // ---- table and LRU ----
@@ -140,6 +183,7 @@ Item** MemoryTier::FindSlotLocked(Shard& shard, std::string_view key, uint64_t h
 }
 
 void MemoryTier::LinkLocked(Shard& shard, Item* item, uint64_t hash, int64_t now) {
+  if (!shard.fetches.empty()) InvalidateFetchesLocked(shard, item->key(), hash);
   Item*& head = shard.buckets[hash & (shard.buckets.size() - 1)];
   item->hash_next = head;
   head = item;
@@ -170,6 +214,20 @@ void MemoryTier::UnlinkLocked(Shard& shard, Item* item) {
   counters.bytes -= Item::TotalSize(item->key_len, item->value_len);
   used_.fetch_sub(item->charged, std::memory_order_relaxed);
   ItemRef::Release(item);  // the table's reference
+}
+
+void MemoryTier::DropLocked(Shard& shard, Item* item, bool removed) {
+  // A clean copy below is this very version: it expires or is flushed with it, but an explicit
+  // removal must take it too. A stale copy is older and may outlive this item's expiry.
+  const bool invalidate = item->disk == kDiskStale || (removed && item->disk == kDiskClean);
+  if (invalidate && lower_ != nullptr) lower_->OnInvalidate(item->key());
+  UnlinkLocked(shard, item);
+}
+
+void MemoryTier::InvalidateFetchesLocked(Shard& shard, std::string_view key, uint64_t hash) {
+  for (FetchTicket* ticket : shard.fetches) {
+    if (ticket->hash == hash && ticket->key == key) ticket->invalidated = true;
+  }
 }
 
 void MemoryTier::LruPushHeadLocked(Shard& shard, Item* item, Segment segment) {
@@ -236,14 +294,16 @@ bool MemoryTier::EvictOneLocked(Shard& shard, const Item* keep, int64_t now, boo
   if (IsDeadLocked(*victim, now)) {
     counters.reclaimed++;
     if (!victim->fetched) counters.expired_unfetched++;
+    DropLocked(shard, victim, /*removed=*/false);
+    return true;
   } else {
     counters.evicted++;
     if (victim->exptime != 0) counters.evicted_nonzero++;
     if (!victim->fetched) counters.evicted_unfetched++;
     counters.evicted_time = static_cast<uint64_t>(std::max<int64_t>(0, now - victim->time));
-    if (listener_ != nullptr) {
+    if (lower_ != nullptr) {
       ItemRef::Acquire(victim);
-      listener_->OnEvict(ItemRef(victim));
+      lower_->OnEvict(ItemRef(victim));
     }
   }
   UnlinkLocked(shard, victim);
@@ -313,7 +373,7 @@ size_t MemoryTier::ReclaimExpired() {
             ClassCounters& counters = shard.classes[item->size_class];
             counters.crawler_reclaimed++;
             if (!item->fetched) counters.expired_unfetched++;
-            UnlinkLocked(shard, item);
+            DropLocked(shard, item, /*removed=*/false);
             reclaimed++;
           }
           item = next;

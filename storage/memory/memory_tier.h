@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -28,12 +29,35 @@ struct MemoryTierOptions {
   int protected_percent = 80;       // share of a shard's bytes the protected LRU may hold
 };
 
-// Receives items the tier evicts to make room (the warm tier's spill seam).
-// Called with the shard lock held: implementations must only queue the item.
-class EvictionListener {
+// The seam to the tier below (the warm tier). Called with the key's shard lock held, so the
+// calls for one key arrive in the order its changes happened; implementations only queue work.
+class LowerTier {
  public:
-  virtual ~EvictionListener() = default;
+  virtual ~LowerTier() = default;
+  // An item evicted to make room. item->disk says whether the disk already holds it.
   virtual void OnEvict(const ItemRef& item) = 0;
+  // Whatever the disk holds for `key` is no longer valid (deleted, expired, or overwritten
+  // while not in RAM): it must never be served again.
+  virtual void OnInvalidate(std::string_view key) = 0;
+  // False only while the tier below has never held anything, so a new key needs no
+  // invalidation when it later leaves RAM.
+  virtual bool MayHoldKeys() const = 0;
+};
+
+// A key being read from the tier below while its RAM slot is empty. Registered with the key's
+// shard until EndFetch, so a write to the key meanwhile invalidates what the read finds: that
+// would be older than the write.
+struct FetchTicket {
+  std::string key;
+  uint64_t hash = 0;
+  bool invalidated = false;  // guarded by the shard mutex while registered
+};
+
+enum class FetchOutcome : uint8_t {
+  kInstalled,    // the item found below is now in RAM
+  kAbsent,       // nothing below, and no write raced: a RAM miss for this key is final
+  kInvalidated,  // the key was written meanwhile: look again
+  kNoMemory,     // found, but RAM is full and evictions are off (-M)
 };
 
 // Per-class counters, summed over shards for `stats items` / `stats slabs`.
@@ -102,7 +126,17 @@ class MemoryTier {
     bool Store(ItemRef item);
     void Remove();
     void SetExptime(uint32_t exptime);
+    // Meta W: marks that a client was told to recache.
+    void MarkWinSent();
+    // The slot is empty: makes sure nothing below is served for this key either (a refused or
+    // failed set must not leave the old value readable).
+    void InvalidateLower();
+    // The slot is empty: registers a read of the tier below (see FetchTicket).
+    void BeginFetch(FetchTicket* ticket);
     int64_t now() const { return now_; }
+    std::string_view key() const { return key_; }
+    // Whether a lower tier exists and may hold this key (no I/O).
+    bool LowerMayHold() const { return tier_->lower_ != nullptr && tier_->lower_->MayHoldKeys(); }
     bool was_expired() const { return saw_expired_; }
     bool was_flushed() const { return saw_flushed_; }
 
@@ -134,6 +168,11 @@ class MemoryTier {
     return result;
   }
 
+  // Ends a fetch begun with KeyTxn::BeginFetch. `found` (empty if the lower tier had nothing)
+  // is linked only if no write to the key raced the read; it keeps its CAS and times, and is
+  // marked as clean on disk.
+  FetchOutcome EndFetch(FetchTicket* ticket, ItemRef found);
+
   // Drops expired and flushed items, a slice of buckets per lock hold. Only shards holding
   // items with a TTL are walked, and all of them once after a flush_all takes effect, so a
   // cache without TTLs costs the crawler nothing. Returns how many were reclaimed. Called by
@@ -145,7 +184,8 @@ class MemoryTier {
   // bounded admin dumps (`stats cachedump`), not for the request path.
   void ForEachLiveItem(const std::function<bool(const Item&, int64_t now)>& fn) const;
 
-  void SetEvictionListener(EvictionListener* listener) { listener_ = listener; }
+  // Set before serving and cleared only after the last request; not owned.
+  void SetLowerTier(LowerTier* lower) { lower_ = lower; }
   // cache_memlimit: changes -m at run time; evicts down to the new limit.
   void SetMemoryLimit(size_t bytes);
   size_t memory_limit() const { return limit_.load(std::memory_order_relaxed); }
@@ -174,12 +214,16 @@ class MemoryTier {
     uint64_t total_items = 0;
     uint64_t crawler_items_checked = 0;
     std::array<ClassCounters, SizeClasses::kMaxClasses> classes{};
+    std::vector<FetchTicket*> fetches;  // in flight for keys of this shard (not owned)
   };
 
   Shard& ShardFor(uint64_t hash) { return shards_[hash >> (64 - kShardBits)]; }
   Item** FindSlotLocked(Shard& shard, std::string_view key, uint64_t hash);
   void LinkLocked(Shard& shard, Item* item, uint64_t hash, int64_t now);
   void UnlinkLocked(Shard& shard, Item* item);
+  // A dead or removed item leaves RAM: invalidate an older disk copy if there may be one.
+  void DropLocked(Shard& shard, Item* item, bool removed);
+  void InvalidateFetchesLocked(Shard& shard, std::string_view key, uint64_t hash);
   void LruPushHeadLocked(Shard& shard, Item* item, Segment segment);
   void LruRemoveLocked(Shard& shard, Item* item);
   void BalanceSegmentsLocked(Shard& shard);
@@ -199,7 +243,7 @@ class MemoryTier {
   const Clock* clock_;       // not owned; outlives the tier
   const FlushState* flush_;  // not owned; outlives the tier
   const SizeClasses classes_;
-  EvictionListener* listener_ = nullptr;  // not owned; set before serving
+  LowerTier* lower_ = nullptr;  // not owned; see SetLowerTier
   std::atomic<size_t> limit_;
   std::atomic<size_t> used_{0};
   std::atomic<uint64_t> evict_cursor_{0};

@@ -5,8 +5,11 @@
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+
+#include <atomic>
 
 #include "storage/rocks/record_codec.h"
 
@@ -48,10 +51,23 @@ class DeadRecordFilter final : public rocksdb::CompactionFilter {
   const FlushState* flush_;  // not owned; may be null
 };
 
+// Counts the table files FIFO compaction drops to keep the budget: the warm tier's evictions.
+class BudgetDropCounter final : public rocksdb::EventListener {
+ public:
+  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo& info) override {
+    if (info.compaction_reason != rocksdb::CompactionReason::kFIFOMaxSize) return;
+    files.fetch_add(info.input_files.size(), std::memory_order_relaxed);
+    bytes.fetch_add(info.stats.total_input_bytes, std::memory_order_relaxed);
+  }
+  std::atomic<uint64_t> files{0};
+  std::atomic<uint64_t> bytes{0};
+};
+
 }  // namespace
 
 struct KvStore::Impl {
   std::unique_ptr<DeadRecordFilter> filter;
+  std::shared_ptr<BudgetDropCounter> drops = std::make_shared<BudgetDropCounter>();
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::WriteOptions write_options;
   rocksdb::ReadOptions read_options;
@@ -72,6 +88,19 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const KvOptions& options, const C
   // Values are compressed per record by zstd already; RocksDB's block compression would
   // spend CPU for little.
   db_options.compression = rocksdb::kNoCompression;
+  db_options.listeners.push_back(impl->drops);
+  // RocksDB's own info log must not eat the disk budget.
+  db_options.max_log_file_size = 1u << 20;
+  db_options.keep_log_file_num = 2;
+  if (options.table_budget_bytes > 0) {
+    // A cache on a budget: the disk is a log of evictions and the oldest files go first. No
+    // compaction rewrites data (little write amplification), and small L0 files are merged
+    // (which runs the filter above on them).
+    db_options.compaction_style = rocksdb::kCompactionStyleFIFO;
+    db_options.compaction_options_fifo.max_table_files_size = options.table_budget_bytes;
+    db_options.compaction_options_fifo.allow_compaction = true;
+    db_options.max_total_wal_size = 2 * options.write_buffer_bytes;
+  }
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // misses skip most files
@@ -89,6 +118,24 @@ Result<std::string> KvStore::Get(std::string_view key) {
   const rocksdb::Status s = impl_->db->Get(impl_->read_options, ToSlice(key), &value);
   if (!s.ok()) return FromRocks(s);
   return value;
+}
+
+void KvStore::MultiGet(const std::vector<std::string_view>& keys,
+                       std::vector<Result<std::string>>* out) {
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (std::string_view key : keys) slices.push_back(ToSlice(key));
+  std::vector<std::string> values;
+  const std::vector<rocksdb::Status> statuses =
+      impl_->db->MultiGet(impl_->read_options, slices, &values);
+  out->clear();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) {
+      out->emplace_back(std::move(values[i]));
+    } else {
+      out->emplace_back(FromRocks(statuses[i]));
+    }
+  }
 }
 
 Status KvStore::Write(const std::vector<Mutation>& batch) {
@@ -115,6 +162,17 @@ uint64_t KvStore::ApproximateKeys() {
   uint64_t keys = 0;
   impl_->db->GetIntProperty(rocksdb::DB::Properties::kEstimateNumKeys, &keys);
   return keys;
+}
+
+bool KvStore::HasAnyKey() {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(impl_->read_options));
+  it->SeekToFirst();
+  return it->Valid();
+}
+
+KvCounters KvStore::Counters() const {
+  return KvCounters{.dropped_files = impl_->drops->files.load(std::memory_order_relaxed),
+                    .dropped_bytes = impl_->drops->bytes.load(std::memory_order_relaxed)};
 }
 
 Status KvStore::CompactForTest() {

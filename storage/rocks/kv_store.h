@@ -19,8 +19,17 @@ namespace warmcache::storage::rocks {
 struct KvOptions {
   std::string path;                       // the data directory
   size_t block_cache_bytes = 16u << 20;   // counted in the documented memory overhead
-  size_t write_buffer_bytes = 16u << 20;  // per memtable
+  size_t write_buffer_bytes = 16u << 20;  // per memtable (two at most)
   bool sync_writes = false;               // fsync each batch (write-through durability)
+  // Bytes of table files kept; past it the oldest files are dropped whole (FIFO compaction).
+  // 0 = no budget (level compaction, nothing dropped).
+  uint64_t table_budget_bytes = 0;
+};
+
+// Cumulative counters since Open.
+struct KvCounters {
+  uint64_t dropped_files = 0;  // table files dropped to stay within the budget
+  uint64_t dropped_bytes = 0;
 };
 
 struct Mutation {
@@ -43,11 +52,16 @@ class KvStore {
 
   // kNotFound on a miss.
   Result<std::string> Get(std::string_view key);
+  // Get for several keys in one call: results[i] answers keys[i].
+  void MultiGet(const std::vector<std::string_view>& keys, std::vector<Result<std::string>>* out);
   // One atomic batch: what a group commit writes.
   Status Write(const std::vector<Mutation>& batch);
   // Bytes on disk (SST files and WAL), as RocksDB estimates them.
   uint64_t ApproximateDiskBytes();
   uint64_t ApproximateKeys();
+  // Whether the database holds any record at all (one seek).
+  bool HasAnyKey();
+  KvCounters Counters() const;
   // Runs a full compaction now (tests; the compaction filter then drops dead records).
   Status CompactForTest();
 

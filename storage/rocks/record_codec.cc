@@ -12,6 +12,9 @@ namespace warmcache::storage::rocks {
 namespace {
 
 enum Codec : uint8_t { kRaw = 0, kZstd = 1 };
+// The codec byte's high nibble carries the item's meta-protocol bits (RecordMeta::item_bits).
+constexpr int kItemBitsShift = 4;
+constexpr uint8_t kCodecMask = 0x0f;
 
 // Header layout (little-endian), FORMAT.md has the table.
 constexpr size_t kVersionAt = 0;
@@ -83,7 +86,7 @@ void RecordCodec::Encode(const RecordMeta& meta, std::string_view value, std::st
   }
   char* h = out->data() + start;
   h[kVersionAt] = static_cast<char>(kVersion);
-  h[kCodecAt] = static_cast<char>(codec);
+  h[kCodecAt] = static_cast<char>(codec | (meta.item_bits << kItemBitsShift));
   Put<uint32_t>(h + kFlagsAt, meta.client_flags);
   Put<uint32_t>(h + kExptimeAt, meta.exptime);
   Put<uint64_t>(h + kCasAt, meta.cas);
@@ -97,9 +100,10 @@ Result<RecordMeta> RecordCodec::DecodeMeta(std::string_view record) const {
   if (static_cast<uint8_t>(record[kVersionAt]) != kVersion) {
     return Status::Corruption("unknown record version");
   }
-  const auto codec = static_cast<uint8_t>(record[kCodecAt]);
+  const auto codec = static_cast<uint8_t>(record[kCodecAt] & kCodecMask);
   if (codec != kRaw && codec != kZstd) return Status::Corruption("unknown record codec");
   RecordMeta meta;
+  meta.item_bits = static_cast<uint8_t>(record[kCodecAt]) >> kItemBitsShift;
   meta.client_flags = Get<uint32_t>(record.data() + kFlagsAt);
   meta.exptime = Get<uint32_t>(record.data() + kExptimeAt);
   meta.cas = Get<uint64_t>(record.data() + kCasAt);
@@ -114,19 +118,23 @@ Result<RecordMeta> RecordCodec::DecodeMeta(std::string_view record) const {
 Status RecordCodec::Decode(std::string_view record, RecordMeta* meta, std::string* value) const {
   Result<RecordMeta> decoded = DecodeMeta(record);
   if (!decoded.ok()) return decoded.status();
+  *meta = *decoded;
+  value->resize(meta->value_len);
+  return DecodeValue(record, *meta, value->data());
+}
+
+Status RecordCodec::DecodeValue(std::string_view record, const RecordMeta& meta, char* out) const {
   if (Get<uint32_t>(record.data() + kChecksumAt) != Checksum(record)) {
     return Status::Corruption("record checksum mismatch");
   }
-  *meta = *decoded;
   const std::string_view payload = record.substr(kHeaderSize);
-  if (static_cast<uint8_t>(record[kCodecAt]) == kRaw) {
-    value->assign(payload);
+  if ((static_cast<uint8_t>(record[kCodecAt]) & kCodecMask) == kRaw) {
+    std::memcpy(out, payload.data(), payload.size());
     return Status::Ok();
   }
-  value->resize(meta->value_len);
-  const size_t n = ZSTD_decompressDCtx(ThreadDecompressor(), value->data(), value->size(),
-                                       payload.data(), payload.size());
-  if (ZSTD_isError(n) || n != meta->value_len) {
+  const size_t n = ZSTD_decompressDCtx(ThreadDecompressor(), out, meta.value_len, payload.data(),
+                                       payload.size());
+  if (ZSTD_isError(n) || n != meta.value_len) {
     return Status::Corruption("record does not decompress to its length");
   }
   return Status::Ok();

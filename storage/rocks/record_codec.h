@@ -19,6 +19,7 @@ struct RecordMeta {
   uint64_t cas = 0;
   uint32_t time = 0;       // last store or access, unix seconds (flush_all, LRU age)
   uint32_t value_len = 0;  // the value's raw length
+  uint8_t item_bits = 0;   // 4 bits of item state (ItemBits), opaque to the codec
 };
 
 struct CodecOptions {
@@ -42,6 +43,9 @@ class RecordCodec {
   // The whole record, checksum verified and value decompressed into *value.
   // kCorruption for a torn, truncated or tampered record: never a wrong value.
   Status Decode(std::string_view record, RecordMeta* meta, std::string* value) const;
+  // The value alone, into `out` (meta.value_len bytes; `meta` from DecodeMeta of this record),
+  // checksum verified: lets the caller decompress straight into an item.
+  Status DecodeValue(std::string_view record, const RecordMeta& meta, char* out) const;
 
  private:
   CodecOptions options_;

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The warm tier: items evicted from RAM live on in RocksDB, and come back on a RAM miss.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/common/clock.h"
+#include "server/common/status.h"
+#include "storage/fetch_batch.h"
+#include "storage/flush_state.h"
+#include "storage/memory/memory_tier.h"
+#include "storage/rocks/kv_store.h"
+#include "storage/rocks/record_codec.h"
+#include "storage/warm/io_pool.h"
+#include "storage/warm/spill_queue.h"
+
+namespace warmcache::storage::warm {
+
+struct WarmOptions {
+  std::string data_dir;                  // --data-dir
+  uint64_t disk_limit = 10ull << 30;     // --disk-limit: bytes of the database on disk
+  size_t spill_queue_bytes = 16u << 20;  // evicted bytes waiting for disk before writers wait
+  int io_threads = 2;                    // threads serving reads of the warm tier
+  size_t compress_min = 64;              // values shorter than this are stored raw
+  int compress_level = 3;                // zstd level
+  size_t block_cache_bytes = 8u << 20;   // RocksDB block cache (part of the fixed overhead)
+};
+
+struct WarmStats {
+  uint64_t items = 0;        // RocksDB's estimate of live keys
+  uint64_t disk_bytes = 0;   // table files plus memtables (what the WAL holds)
+  uint64_t spills = 0;       // evicted items written
+  uint64_t clean_drops = 0;  // evicted items the disk already held: nothing to write
+  uint64_t invalidations = 0;
+  uint64_t queue_entries = 0;
+  uint64_t queue_bytes = 0;
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t promotions = 0;
+  uint64_t read_errors = 0;
+  uint64_t write_errors = 0;
+  uint64_t budget_drops = 0;  // table files dropped to stay under the disk limit
+  uint64_t budget_dropped_bytes = 0;
+  uint64_t bytes_raw = 0;     // value bytes spilled
+  uint64_t bytes_stored = 0;  // record bytes written for them
+};
+
+// Thread safety: the LowerTier calls arrive from any thread with a shard lock held (they only
+// queue); Fetch may be called from any thread; Stop from the owner after the last request.
+// Threads: one writer (spill queue -> RocksDB batches) and `io_threads` readers.
+// Errors: a failed write or an unreadable database puts the tier out of service for good
+// (logged once): reads then miss and evictions are dropped, which can lose items but never
+// serve a stale one.
+class WarmTier final : public LowerTier {
+ public:
+  static Result<std::unique_ptr<WarmTier>> Open(const WarmOptions& options, const Clock* clock,
+                                                const FlushState* flush, MemoryTier* memory);
+  ~WarmTier() override;
+  WarmTier(const WarmTier&) = delete;
+  WarmTier& operator=(const WarmTier&) = delete;
+
+  // LowerTier (shard lock held).
+  void OnEvict(const ItemRef& item) override;
+  void OnInvalidate(std::string_view key) override;
+  bool MayHoldKeys() const override { return may_hold_keys_.load(std::memory_order_relaxed); }
+
+  // Reads every key of `batch` on an I/O thread, installs what it finds in RAM, records each
+  // outcome, then calls `done` (on that I/O thread).
+  // The batch is shared so that it outlives a session whose client leaves meanwhile.
+  void Fetch(std::shared_ptr<FetchBatch> batch, std::function<void()> done);
+  // True while evictions wait for disk faster than it takes them: stores should pause.
+  bool Backlogged() const { return queue_.Backlogged(); }
+  // Calls `wake` (from any thread) once the backlog has room again.
+  void WhenRoom(std::function<void()> wake);
+  // Finishes queued reads, writes everything queued, joins the threads. Idempotent.
+  void Stop();
+
+  WarmStats Stats();
+  const WarmOptions& options() const { return options_; }
+
+ private:
+  WarmTier(const WarmOptions& options, const Clock* clock, const FlushState* flush,
+           MemoryTier* memory, std::unique_ptr<rocks::KvStore> kv);
+  void WriterMain();
+  void WriteBatch(std::vector<SpillQueue::Entry>& batch);
+  void ReadBatch(FetchBatch* batch);
+  // An item from a record (or a queued item), or empty if it is dead or unreadable.
+  ItemRef FromRecord(std::string_view key, const Result<std::string>& record);
+  ItemRef CopyLive(const Item& queued, int64_t now) const;
+  void Fail(const Status& status, const char* what);
+
+  const WarmOptions options_;
+  const Clock* clock_;       // not owned; outlives the tier
+  const FlushState* flush_;  // not owned; outlives the tier
+  MemoryTier* memory_;       // not owned; outlives the tier
+  std::unique_ptr<rocks::KvStore> kv_;
+  const rocks::RecordCodec codec_;
+  SpillQueue queue_;
+  IoPool readers_;
+  std::thread writer_;
+  std::atomic<bool> may_hold_keys_{false};
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> stopped_{false};
+  std::atomic<uint64_t> spills_{0}, clean_drops_{0}, invalidations_{0}, hits_{0}, misses_{0},
+      promotions_{0}, read_errors_{0}, write_errors_{0}, bytes_raw_{0}, bytes_stored_{0};
+};
+
+// The disk budget split: RocksDB needs room beyond its table files for memtables being
+// flushed, the WAL and its own files, so tables get the limit less that headroom.
+struct DiskBudget {
+  uint64_t write_buffer_bytes;
+  uint64_t table_bytes;
+};
+DiskBudget SplitDiskBudget(uint64_t disk_limit);
+
+}  // namespace warmcache::storage::warm
