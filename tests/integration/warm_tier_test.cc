@@ -9,7 +9,7 @@
 //  - on the memcached oracle, where nothing is pushed out and the same expected replies are
 //    checked against an item in RAM: this keeps the expectations themselves honest.
 // Each check uses its own keys, because reading a disk-only item promotes it back to RAM.
-// The WarmTierTest tests (stats, the disk limit, --persistence=off, a busy data directory)
+// The WarmTierServerTest tests (stats, the disk limit, --persistence=off, a busy data directory)
 // are warmcached's own and run on it alone.
 #include <gtest/gtest.h>
 
@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -144,15 +145,19 @@ class WarmTierBase : public ::testing::Test {
 
   // Stores 4x -m of new filler items (noreply, pipelined), so every item stored before and not
   // read since leaves RAM; with `wait_for_disk`, then polls until the spill queue is empty.
+  // With `touch_each`, each filler item is also touched once, a second access that moves it to
+  // the protected segment, so items read before (themselves protected) are pushed out too.
   // Returns how long it took.
-  Clock::duration FillRam(bool wait_for_disk = true) {
+  Clock::duration FillRam(bool wait_for_disk = true, bool touch_each = false) {
     const auto start = Clock::now();
     const std::string value(kFillerValueBytes, 'f');
     const size_t count = (size_t{kFillerFactor} * kRamMb << 20) / kFillerValueBytes;
     std::string batch;
     for (size_t i = 0; i < count; ++i) {
-      batch += "set filler:" + std::to_string(filler_next_++) + " 0 0 " +
-               std::to_string(value.size()) + " noreply\r\n" + value + "\r\n";
+      const std::string key = "filler:" + std::to_string(filler_next_++);
+      batch +=
+          "set " + key + " 0 0 " + std::to_string(value.size()) + " noreply\r\n" + value + "\r\n";
+      if (touch_each) batch += "touch " + key + " 0 noreply\r\n";
       if (batch.size() >= (1 << 20) || i + 1 == count) {
         EXPECT_TRUE(client_->Send(batch).ok());
         batch.clear();
@@ -234,6 +239,11 @@ class WarmTierSemanticsTest : public WarmTierBase, public ::testing::WithParamIn
   void ExpectDiskHits(int64_t before, int64_t n) {
     if (!warm()) return;
     EXPECT_EQ(before + n, StatNow("warm_hits")) << "disk reads served";
+  }
+  // On warmcached: at least `n` disk reads were served since `before` was taken.
+  void ExpectDiskHitsAtLeast(int64_t before, int64_t n) {
+    if (!warm()) return;
+    EXPECT_LE(before + n, StatNow("warm_hits")) << "disk reads served";
   }
 };
 
@@ -401,8 +411,8 @@ TEST_P(WarmTierSemanticsTest, OverwrittenItemsNeverShowTheOldValue) {
   Store("over:set", "old value", 1);
   Store("over:setdel", "old too", 2);
   PushOutOfRam();
+  // Not read before the next push: a read would move it to the protected segment.
   EXPECT_EQ("STORED\r\n", Call("set over:set 5 0 3\r\nnew\r\n"));
-  EXPECT_EQ(Value("over:set", 5, "new") + "END\r\n", Get("get over:set\r\n"));
   EXPECT_EQ("STORED\r\n", Call("set over:setdel 6 0 5\r\nnewer\r\n"));
   EXPECT_EQ("DELETED\r\n", Call("delete over:setdel\r\n"));
   EXPECT_EQ("END\r\n", Get("get over:setdel\r\n"));
@@ -563,7 +573,8 @@ TEST_P(WarmTierSemanticsTest, ValuesOfAllSizesRoundTripByteExact) {
                 Get("gets " + cases[i].key + "\r\n"))
         << cases[i].key << " came back different";
   }
-  ExpectDiskHits(hits, static_cast<int64_t>(cases.size()));
+  // At least: the 500 KB item may be read twice (see BigPromotedItemIsReadFromDiskOnce).
+  ExpectDiskHitsAtLeast(hits, static_cast<int64_t>(cases.size()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, WarmTierSemanticsTest,
@@ -575,9 +586,9 @@ INSTANTIATE_TEST_SUITE_P(Servers, WarmTierSemanticsTest,
 // ---------------------------------------------------------------------------------------------
 // warmcached only: stats, the disk limit, --persistence=off, a busy data directory.
 
-class WarmTierTest : public WarmTierBase {};
+class WarmTierServerTest : public WarmTierBase {};
 
-TEST_F(WarmTierTest, StatsAndSettingsDescribeTheWarmTier) {
+TEST_F(WarmTierServerTest, StatsAndSettingsDescribeTheWarmTier) {
   StartWarmcached({"--disk-limit", "64M"});
   auto settings = ReadStats(*client_, "settings");
   ASSERT_TRUE(settings.ok()) << settings.status().ToString();
@@ -610,20 +621,61 @@ TEST_F(WarmTierTest, StatsAndSettingsDescribeTheWarmTier) {
   EXPECT_LE(StatNow("warm_promotions"), StatNow("warm_hits"));
 }
 
-TEST_F(WarmTierTest, UnchangedPromotedItemIsNotWrittenAgain) {
+TEST_F(WarmTierServerTest, UnchangedPromotedItemIsNotWrittenAgain) {
   StartWarmcached();
   Store("clean:a", "unchanged");
   FillRam();
   EXPECT_EQ(Value("clean:a", 0, "unchanged") + "END\r\n", Get("get clean:a\r\n"));  // promoted
   const int64_t clean_drops = StatNow("warm_clean_drops");
-  FillRam();
+  // Filler that is touched too, so clean:a leaves RAM whichever segment it is in.
+  FillRam(/*wait_for_disk=*/true, /*touch_each=*/true);
   EXPECT_LT(clean_drops, StatNow("warm_clean_drops")) << "evicted again but written again";
   const int64_t hits = StatNow("warm_hits");
   EXPECT_EQ(Value("clean:a", 0, "unchanged") + "END\r\n", Get("get clean:a\r\n"));
   EXPECT_EQ(hits + 1, StatNow("warm_hits"));
 }
 
-TEST_F(WarmTierTest, DiskLimitHoldsUnderIncompressibleLoad) {
+TEST_F(WarmTierServerTest, PromotedItemEntersProbation) {
+  // Issue #4: a disk hit is promoted into the probation segment, so items read once from disk
+  // (a scan of cold keys) cannot push out the items read twice in RAM: plain filler, which
+  // churns only probation, pushes the promoted item out again.
+  StartWarmcached();
+  Store("probation:a", "read once");
+  FillRam();
+  EXPECT_EQ(Value("probation:a", 0, "read once") + "END\r\n", Get("get probation:a\r\n"));
+  FillRam();
+  const int64_t hits = StatNow("warm_hits");
+  EXPECT_EQ(Value("probation:a", 0, "read once") + "END\r\n", Get("get probation:a\r\n"));
+  EXPECT_EQ(hits + 1, StatNow("warm_hits")) << "the promoted item was still in RAM (protected?)";
+}
+
+TEST_F(WarmTierServerTest, BigPromotedItemIsReadFromDiskOnce) {
+  StartWarmcached();
+  const std::string big = AwkwardBytes(500 * 1024, 5);
+  Store("big:promoted", big, 1);
+  FillRam();
+  const int64_t hits = StatNow("warm_hits");
+  const int64_t promotions = StatNow("warm_promotions");
+  EXPECT_TRUE(Value("big:promoted", 1, big) + "END\r\n" == Get("get big:promoted\r\n"));
+  EXPECT_EQ(hits + 1, StatNow("warm_hits")) << "one get, one disk read";
+  EXPECT_EQ(promotions + 1, StatNow("warm_promotions"));
+}
+
+TEST_F(WarmTierServerTest, BigStoredItemsStayWithPersistenceOff) {
+  // Without a warm tier, an item evicted by its own arrival is lost: memcached never does that.
+  StartWarmcached({"--persistence=off"}, /*with_data_dir=*/false);
+  FillRam(/*wait_for_disk=*/false);
+  const std::string big(500 * 1024, 'B');
+  for (int i = 0; i < 20; ++i) {
+    const std::string key = "big:" + std::to_string(i);
+    EXPECT_EQ("STORED\r\n",
+              Call("set " + key + " 0 0 " + std::to_string(big.size()) + "\r\n" + big + "\r\n"));
+    EXPECT_TRUE(Value(key, 0, big) + "END\r\n" == Get("get " + key + "\r\n"))
+        << key << " was not served right after it was stored";
+  }
+}
+
+TEST_F(WarmTierServerTest, DiskLimitHoldsUnderIncompressibleLoad) {
   constexpr int64_t kLimit = 32 << 20;
   constexpr size_t kValueBytes = 32 * 1024;
   constexpr size_t kLoadBytes = 150 << 20;
@@ -632,6 +684,7 @@ TEST_F(WarmTierTest, DiskLimitHoldsUnderIncompressibleLoad) {
   // compressed on its own.
   const std::string pool = AwkwardBytes(4 << 20, 99);
   int64_t max_disk = 0;
+  uint64_t max_dir = 0;
   std::string batch;
   for (size_t i = 0; i < kLoadBytes / kValueBytes; ++i) {
     const size_t at = (i * 7919) % (pool.size() - kValueBytes);
@@ -642,15 +695,23 @@ TEST_F(WarmTierTest, DiskLimitHoldsUnderIncompressibleLoad) {
     batch.clear();
     ASSERT_EQ("MN\r\n", Call("mn\r\n"));
     const int64_t disk = StatNow("warm_bytes_disk");
+    const uint64_t dir = TotalFileBytes(data_dir_->path());
     max_disk = std::max(max_disk, disk);
-    EXPECT_LE(disk, kLimit) << "after " << i + 1 << " values";
+    max_dir = std::max(max_dir, dir);
+    // No tolerance: the server keeps headroom inside the limit for memtables, WAL, flushes and
+    // its own files, so it means to stay under it at every moment.
+    EXPECT_LE(disk, kLimit) << "warm_bytes_disk after " << i + 1 << " values";
+    EXPECT_LE(dir, static_cast<uint64_t>(kLimit)) << "files in --data-dir after " << i + 1;
   }
+  RecordProperty("max_warm_bytes_disk", std::to_string(max_disk));
+  RecordProperty("max_data_dir_bytes", std::to_string(max_dir));
   auto drained = WaitForStats(
       *client_, [](const StatMap& s) { return StatInt(s, "warm_spill_queue") == 0; },
       kSpillDeadline, "warm_spill_queue");
   ASSERT_TRUE(drained.ok()) << drained.status().ToString();
   EXPECT_LE(StatInt(*drained, "warm_bytes_disk").value_or(-1), kLimit);
   EXPECT_GT(StatInt(*drained, "warm_budget_drops").value_or(0), 0);
+  EXPECT_GT(StatInt(*drained, "warm_budget_dropped_bytes").value_or(0), 0);
   EXPECT_GT(max_disk, kLimit / 4) << "the disk was hardly used";
   // Still serving, from disk too: the newest spills are the last to be dropped.
   Store("limit:victim", "recent");
@@ -662,7 +723,7 @@ TEST_F(WarmTierTest, DiskLimitHoldsUnderIncompressibleLoad) {
   EXPECT_EQ(0, StatNow("warm_write_errors"));
 }
 
-TEST_F(WarmTierTest, PersistenceOffIsPlainMemcached) {
+TEST_F(WarmTierServerTest, PersistenceOffIsPlainMemcached) {
   auto dir = TempDir::Create("wc_warm_");
   ASSERT_TRUE(dir.ok());
   data_dir_ = std::move(*dir);
@@ -672,7 +733,7 @@ TEST_F(WarmTierTest, PersistenceOffIsPlainMemcached) {
   ASSERT_TRUE(settings.ok()) << settings.status().ToString();
   EXPECT_EQ("no", (*settings)["persistence"]);
   Store("off:victim", "gone");
-  FillRam();
+  FillRam(/*wait_for_disk=*/false);  // there is no spill queue
   EXPECT_EQ("END\r\n", Get("get off:victim\r\n"));
   auto stats = ReadStats(*client_);
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
@@ -687,7 +748,7 @@ TEST_F(WarmTierTest, PersistenceOffIsPlainMemcached) {
   EXPECT_EQ(0, StatNow("curr_items"));
 }
 
-TEST_F(WarmTierTest, SecondServerOnTheSameDataDirFailsToStart) {
+TEST_F(WarmTierServerTest, SecondServerOnTheSameDataDirFailsToStart) {
   StartWarmcached();
   std::vector<std::string> args = EphemeralPortArgs();
   args.insert(args.end(), {"-m", std::to_string(kRamMb), "--data-dir", data_dir_->path()});
@@ -697,9 +758,15 @@ TEST_F(WarmTierTest, SecondServerOnTheSameDataDirFailsToStart) {
   const std::string& message = second.status().message();
   const size_t at = message.find("stderr: ");
   ASSERT_NE(std::string::npos, at) << message;
-  const std::string stderr_text = message.substr(at + 8);
-  EXPECT_EQ(1, std::count(stderr_text.begin(), stderr_text.end(), '\n')) << stderr_text;
-  EXPECT_NE(std::string::npos, stderr_text.find(data_dir_->path())) << stderr_text;
+  // One error line naming the directory; other lines may only be warnings (as root, one says
+  // memcached would insist on -u).
+  std::vector<std::string> errors;
+  std::istringstream lines(message.substr(at + 8));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" warning ") == std::string::npos) errors.push_back(line);
+  }
+  ASSERT_EQ(1u, errors.size()) << message;
+  EXPECT_NE(std::string::npos, errors[0].find(data_dir_->path())) << errors[0];
   // The first server is unharmed.
   EXPECT_EQ("VERSION 1.6.18\r\n", Call("version\r\n"));
   EXPECT_TRUE(server_->IsRunning());

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "tests/testutil/escape.h"
@@ -47,6 +48,16 @@ TEST(TempDirTest, CreatesAndRemoves) {
     std::filesystem::create_directories((*dir)->File("a/b"));
   }
   EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_EQ(0u, TotalFileBytes(path));
+}
+
+TEST(TempDirTest, TotalFileBytes) {
+  auto dir = TempDir::Create();
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  std::filesystem::create_directories((*dir)->File("sub"));
+  std::ofstream((*dir)->File("a")) << "12345";
+  std::ofstream((*dir)->File("sub/b")) << "123";
+  EXPECT_EQ(8u, TotalFileBytes((*dir)->path()));
 }
 
 class OracleTest : public ::testing::Test {
