@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# Sourced by bench/core.sh: starting and stopping servers by PID, and running warmcache-bench.
-# Uses the caller's globals: TMP, PIN, SERVER_ARGS, BENCH, CONNECTIONS, RUNS, FAILED_RUNS.
+# Sourced by bench/core.sh and bench/beyond_ram.sh: starting and stopping servers by PID, and
+# running warmcache-bench. Uses the caller's globals: TMP, PIN, SERVER_ARGS, BENCH, CONNECTIONS,
+# RUNS, FAILED_RUNS.
 
 declare -A PID PORT SERVER_COMMAND BENCH_COMMAND
+PROG=${0##*/}  # the script that sourced this file, for messages
 STARTED_PIDS=()
 CLK_TCK=$(getconf CLK_TCK)
 
 die() {
-  echo "core.sh: $*" >&2
+  echo "$PROG: $*" >&2
   exit 2
 }
 
@@ -48,7 +50,7 @@ start_server() {
   for ((i = 0; i < 100; i++)); do
     if line=$(grep -m1 -E '^TCP INET: [0-9]+$' "$port_file" 2>/dev/null); then
       PORT[$name]=${line#TCP INET: }
-      echo "core.sh: $name started, pid ${PID[$name]}, port ${PORT[$name]}" >&2
+      echo "$PROG: $name started, pid ${PID[$name]}, port ${PORT[$name]}" >&2
       return 0
     fi
     is_running "${PID[$name]}" || die "$name exited at startup: $(tail -3 "$TMP/$name.log")"
@@ -66,7 +68,7 @@ stop_server() {
     sleep 0.1
   done
   if is_running "$pid"; then
-    echo "core.sh: $1 (pid $pid) ignored SIGTERM for 5 s; killing it" >&2
+    echo "$PROG: $1 (pid $pid) ignored SIGTERM for 5 s; killing it" >&2
     kill -KILL "$pid" 2>/dev/null || true
   fi
   wait "$pid" 2>/dev/null || true
@@ -132,7 +134,7 @@ record_run() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$round" "$rc" \
     "$(IFS=$'\t'; echo "${row[*]}")" "$server_pct" "$client_pct" "$(cat "$json")" "$per_cpu" \
     "$other_pct" >>"$RUNS"
-  echo "core.sh: $name $scenario round $round: ${row[0]} req/s, ${row[1]} keys/s," \
+  echo "$PROG: $name $scenario round $round: ${row[0]} req/s, ${row[1]} keys/s," \
     "p50 ${row[2]} us, p99 ${row[3]} us, errors ${row[6]}, server CPU ${server_pct}%," \
     "client CPU ${client_pct}%, other CPU ${other_pct}%" >&2
 }
@@ -151,7 +153,7 @@ wait_for_quiet() {
     pct=$(percent_of_core "$((b1 - b0))" "$t0" "$t1")
     ((pct < QUIET_MAX)) && return 0
     if ((SECONDS >= deadline)); then
-      echo "core.sh: others still use ${pct}% of a core after ${QUIET_WAIT} s; going on" >&2
+      echo "$PROG: others still use ${pct}% of a core after ${QUIET_WAIT} s; going on" >&2
       return 0
     fi
   done

@@ -46,6 +46,14 @@ Usage: warmcached [options]   (memcached's options; see docs/configuration.md)
    - no_lru_crawler:      do not reclaim expired items in the background
    memcached's slab, LRU-maintainer and extstore options are accepted and ignored.
     --config=<file>       read options from a Debian-style memcached.conf first
+warm tier (warmcache's own):
+    --data-dir=<dir>      RocksDB database for items evicted from RAM
+                          (default: /var/tmp/warmcached/port-<port>)
+    --disk-limit=<size>   disk the warm tier may use, k/m/g/t suffix (default: 10g, min 16m)
+    --persistence=on|off  off: no warm tier, evicted items are gone (default: on)
+    --warm-io-threads=<n> threads reading the warm tier (default: 2)
+    --compress-min=<size> values at least this long are zstd-compressed (default: 64)
+    --compress-level=<n>  zstd level, 1..19 (default: 3)
 )";
 }
 

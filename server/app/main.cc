@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // warmcached: parse options, set up the process the way memcached does, run the server.
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -90,6 +91,12 @@ std::string Megabytes(size_t bytes) { return std::to_string(bytes >> 20) + " MB"
 }  // namespace
 
 int main(int argc, char** argv) {
+  // One malloc arena: items are allocated on loop threads (stores) and warm-tier I/O threads
+  // (promotions) and freed anywhere, and per-thread arenas each kept their own free lists.
+  // Measured with -m 64 over 1M x 1000 B and 8 s of zipf reads: max RSS 218 MiB with glibc's
+  // default arenas, 154 MiB with 2, 117 MiB with 1, at the same throughput (glibc's tcache
+  // still serves small allocations without the arena lock).
+  mallopt(M_ARENA_MAX, 1);
   std::vector<std::string> args(argv, argv + argc);
   auto parsed = warmcache::app::ParseOptions(args);
   if (!parsed.ok()) {

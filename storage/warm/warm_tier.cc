@@ -35,7 +35,8 @@ void ApplyBits(uint8_t bits, Item* item) {
 }  // namespace
 
 DiskBudget SplitDiskBudget(uint64_t disk_limit) {
-  const uint64_t write_buffer = std::clamp<uint64_t>(disk_limit / 16, 1u << 20, 64u << 20);
+  // Memtables are RAM outside -m: 16 MiB each at most (two of them) keeps that overhead fixed.
+  const uint64_t write_buffer = std::clamp<uint64_t>(disk_limit / 16, 1u << 20, 16u << 20);
   // Two memtables' worth of WAL, two memtables being flushed, and 1 MiB for RocksDB's own
   // files (MANIFEST, OPTIONS, a capped info log).
   const uint64_t headroom = 4 * write_buffer + (1u << 20);

@@ -49,6 +49,8 @@ Status SetMode(std::string_view text, BenchOptions* o) {
     o->mode = Mode::kMixed;
   else if (text == "multiget")
     o->mode = Mode::kMultiget;
+  else if (text == "verify")
+    o->mode = Mode::kVerify;
   else
     return Status::InvalidArgument(fmt::format("unknown mode '{}'", text));
   return Status::Ok();
@@ -61,6 +63,26 @@ Status SetDistribution(std::string_view text, BenchOptions* o) {
     o->distribution = Distribution::kZipf;
   else
     return Status::InvalidArgument(fmt::format("unknown distribution '{}'", text));
+  return Status::Ok();
+}
+
+Status SetValueKind(std::string_view text, BenchOptions* o) {
+  if (text == "fill")
+    o->value_kind = ValueKind::kFill;
+  else if (text == "json")
+    o->value_kind = ValueKind::kJson;
+  else
+    return Status::InvalidArgument(fmt::format("unknown value kind '{}'", text));
+  return Status::Ok();
+}
+
+Status SetOrder(std::string_view text, BenchOptions* o) {
+  if (text == "sequential")
+    o->order = KeyOrder::kSequential;
+  else if (text == "scattered")
+    o->order = KeyOrder::kScattered;
+  else
+    return Status::InvalidArgument(fmt::format("unknown key order '{}'", text));
   return Status::Ok();
 }
 
@@ -88,24 +110,26 @@ const std::vector<Flag>& Flags() {
   static const std::vector<Flag> kFlags = {
       {"host", "server IPv4 address [127.0.0.1]", Text(&BenchOptions::host)},
       {"port", "server TCP port [11211]", Number<uint16_t>(&BenchOptions::port, 1, 65535)},
-      {"mode", "load | mixed | multiget [mixed]", SetMode},
+      {"mode", "load | mixed | multiget | verify [mixed]", SetMode},
       {"connections", "TCP connections [50]", Number(&BenchOptions::connections, 1, 10000)},
       {"threads", "client threads, one epoll loop each [1]",
        Number(&BenchOptions::threads, 1, 256)},
       {"depth", "requests in flight per connection [1]", Number(&BenchOptions::depth, 1, 1024)},
-      {"load-depth", "requests in flight per connection when loading [32]",
+      {"load-depth", "requests in flight per connection in load and verify modes [32]",
        Number(&BenchOptions::load_depth, 1, 1024)},
       {"keys", "key space size [100000]", Number<uint64_t>(&BenchOptions::keys, 1, 1ULL << 32)},
       {"value-size", "value bytes [100]", Number<uint32_t>(&BenchOptions::value_size, 0, 1u << 30)},
+      {"value-kind", "fill (key, then one letter) | json (~3x compressible) [fill]", SetValueKind},
       {"ratio", "get:set mix, e.g. 90:10, or a get percentage [90:10]", SetRatio},
       {"distribution", "uniform | zipf [uniform]", SetDistribution},
       {"zipf-theta", "zipf exponent in (0,1) [0.99]",
        Number(&BenchOptions::zipf_theta, 0.01, 0.999)},
-      {"multiget", "keys per get in multiget mode [16]",
+      {"multiget", "keys per get in multiget and verify modes [16]",
        Number(&BenchOptions::multiget_keys, 1, 1000)},
+      {"order", "verify mode key order: sequential | scattered [scattered]", SetOrder},
       {"duration", "measured seconds [10]", Number(&BenchOptions::duration_s, 0.1, kDay)},
       {"warmup", "unmeasured seconds first [2]", Number(&BenchOptions::warmup_s, 0.0, kDay)},
-      {"max-time", "load mode time limit, seconds [120]",
+      {"max-time", "load and verify time limit, seconds [120]",
        Number(&BenchOptions::max_time_s, 0.1, kDay)},
       {"drain", "seconds to wait for replies at the end [5]",
        Number(&BenchOptions::drain_s, 0.0, 600.0)},
@@ -176,12 +200,18 @@ const char* ModeName(Mode mode) {
       return "mixed";
     case Mode::kMultiget:
       return "multiget";
+    case Mode::kVerify:
+      return "verify";
   }
   return "?";
 }
 
 const char* DistributionName(Distribution distribution) {
   return distribution == Distribution::kZipf ? "zipf" : "uniform";
+}
+
+const char* KeyOrderName(KeyOrder order) {
+  return order == KeyOrder::kSequential ? "sequential" : "scattered";
 }
 
 }  // namespace warmcache::tools::bench

@@ -22,12 +22,12 @@ namespace {
 constexpr double kNsPerS = 1e9;
 
 Schedule MakeSchedule(const BenchOptions& options, int64_t now) {
-  const bool load = options.mode == Mode::kLoad;
+  const bool one_pass = IsOnePass(options.mode);
   const auto ns = [](double seconds) { return static_cast<int64_t>(seconds * kNsPerS); };
   Schedule s;
   s.start_ns = now;
-  s.measure_start_ns = now + (load ? 0 : ns(options.warmup_s));
-  s.measure_end_ns = s.measure_start_ns + ns(load ? options.max_time_s : options.duration_s);
+  s.measure_start_ns = now + (one_pass ? 0 : ns(options.warmup_s));
+  s.measure_end_ns = s.measure_start_ns + ns(one_pass ? options.max_time_s : options.duration_s);
   s.hard_end_ns = s.measure_end_ns + ns(options.drain_s);
   return s;
 }
@@ -55,7 +55,7 @@ Result<RunResult> RunBench(const BenchOptions& options) {
   if (::inet_pton(AF_INET, options.host.c_str(), &address.sin_addr) != 1) {
     return Status::InvalidArgument(fmt::format("--host '{}' is not an IPv4 address", options.host));
   }
-  const RequestCodec codec(options.key_prefix, options.value_size);
+  const RequestCodec codec(options.key_prefix, options.value_size, options.value_kind);
   const std::unique_ptr<KeyChooser> chooser = MakeChooser(options);
   SharedCounters shared;
   RunResult result;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <span>
@@ -16,6 +17,7 @@ namespace warmcache::tools::bench {
 
 namespace {
 constexpr size_t kReadChunk = 64 * 1024;
+std::atomic<bool> mismatch_reported{false};  // the first wrong value is printed, the rest counted
 
 Status Errno(std::string_view what) {
   return Status::IoError(fmt::format("{}: {}", what, std::strerror(errno)));
@@ -153,7 +155,14 @@ void Connection::CountGet(const Pending& pending, bool in_window) {
   // The deque is not contiguous; copy the (few) ids into a span-able buffer.
   request_.key_ids.assign(pending_keys_.begin(), pending_keys_.begin() + pending.key_count);
   const RequestCodec::GetCheck check = context_.codec->CheckGet(request_.key_ids, reply_);
-  if (!check.ok) ++stats.bad_values;
+  stats.bad_values += check.mismatched + (check.unexpected ? 1 : 0);
+  if (!check.ok() && !mismatch_reported.exchange(true)) {
+    fmt::print(stderr, "warmcache-bench: WRONG VALUE: {}\n",
+               check.mismatched > 0
+                   ? fmt::format("key {} has bytes or flags other than the ones written",
+                                 context_.codec->Key(check.first_mismatched_id))
+                   : std::string("a key that was not asked, or out of order"));
+  }
   if (!in_window) return;
   ++stats.gets;
   stats.get_keys += pending.key_count;

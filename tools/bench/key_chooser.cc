@@ -36,7 +36,7 @@ class ZipfChooser final : public KeyChooser {
     eta_ = (1.0 - std::pow(2.0 / n, 1.0 - theta)) / (1.0 - zeta2 / zeta_n_);
   }
 
-  uint64_t Next(Rng& rng) const override { return Scatter(NextRank(rng)); }
+  uint64_t Next(Rng& rng) const override { return scatter_(NextRank(rng)); }
   uint64_t key_count() const override { return key_count_; }
 
  private:
@@ -50,27 +50,21 @@ class ZipfChooser final : public KeyChooser {
     return rank < key_count_ ? rank : key_count_ - 1;
   }
 
-  // rank -> rank * step mod n is a bijection on [0, n) because gcd(step, n) == 1. Both factors
-  // are below 2^32 whenever scattering is on, so the product cannot overflow.
-  uint64_t Scatter(uint64_t rank) const {
-    return key_count_ < (uint64_t{1} << 32) ? rank * step_ % key_count_ : rank;
-  }
-
-  static uint64_t CoprimeStep(uint64_t n) {
-    uint64_t step = static_cast<uint64_t>(static_cast<double>(n) * 0.6180339887) | 1;
-    while (n > 1 && std::gcd(step, n) != 1) step += 2;
-    return step;
-  }
-
   uint64_t key_count_;
   double alpha_;
   double zeta_n_;
   double half_pow_theta_;
   double eta_ = 0;
-  uint64_t step_ = CoprimeStep(key_count_);
+  KeyScatter scatter_{key_count_};
 };
 
 }  // namespace
+
+// Both factors of i * step are below 2^32 whenever scattering is on, so it cannot overflow.
+KeyScatter::KeyScatter(uint64_t n)
+    : n_(n), step_(static_cast<uint64_t>(static_cast<double>(n) * 0.6180339887) | 1) {
+  while (n_ > 1 && std::gcd(step_, n_) != 1) step_ += 2;
+}
 
 std::unique_ptr<KeyChooser> MakeUniformChooser(uint64_t key_count) {
   return std::make_unique<UniformChooser>(key_count);

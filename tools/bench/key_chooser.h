@@ -26,6 +26,19 @@ class Rng {
   uint64_t state_;
 };
 
+// A fixed bijection on [0, n) that spreads neighbours apart: i -> i * step mod n, with step near
+// n / golden ratio and gcd(step, n) == 1. The identity when n >= 2^32 (the product could
+// overflow). Thread safety: const and shareable.
+class KeyScatter {
+ public:
+  explicit KeyScatter(uint64_t n);
+  uint64_t operator()(uint64_t i) const { return n_ < (uint64_t{1} << 32) ? i * step_ % n_ : i; }
+
+ private:
+  uint64_t n_;
+  uint64_t step_;
+};
+
 // Picks key ids in [0, key_count()).
 // Thread safety: const and shareable; the caller passes its own Rng.
 class KeyChooser {

@@ -21,6 +21,8 @@ double MeasuredSeconds(const RunResult& run) {
   return static_cast<double>(end - s.measure_start_ns) / kNsPerS;
 }
 
+int Depth(const BenchOptions& o) { return IsOnePass(o.mode) ? o.load_depth : o.depth; }
+
 // Keeps JSON strings valid whatever the user put in --label.
 std::string JsonEscape(std::string_view text) {
   std::string out;
@@ -54,22 +56,25 @@ Summary Summarize(const BenchOptions& options, const RunResult& run) {
   sum.max_us = h.max() / kNsPerUs;
   sum.mean_us = h.mean() / kNsPerUs;
   sum.errors = st.errors();
-  sum.load_complete = options.mode != Mode::kLoad || st.sets == options.keys;
+  if (options.mode == Mode::kLoad) sum.complete = st.sets == options.keys;
+  if (options.mode == Mode::kVerify) sum.complete = st.get_keys == options.keys;
   return sum;
 }
 
 std::string FormatText(const BenchOptions& o, const RunResult& run, const Summary& s) {
   const RunStats& st = run.stats;
   std::string text = fmt::format(
-      "warmcache-bench {} {}:{}{}: {} conns x depth {}, {} thread(s), {} keys x {} B",
+      "warmcache-bench {} {}:{}{}: {} conns x depth {}, {} thread(s), {} keys x {} B {}",
       ModeName(o.mode), o.host, o.port, o.label.empty() ? "" : " (" + o.label + ")", o.connections,
-      o.mode == Mode::kLoad ? o.load_depth : o.depth, o.threads, o.keys, o.value_size);
+      Depth(o), o.threads, o.keys, o.value_size, ValueKindName(o.value_kind));
   if (o.mode == Mode::kMixed) text += fmt::format(", get {}%", o.get_percent);
-  if (o.mode == Mode::kMultiget) text += fmt::format(", {} keys per get", o.multiget_keys);
-  if (o.mode != Mode::kLoad) text += fmt::format(", {}", DistributionName(o.distribution));
-  text +=
-      fmt::format("\n  measured   {:.2f} s{}\n", s.seconds,
-                  o.mode == Mode::kLoad ? "" : fmt::format(" after {:.1f} s warm-up", o.warmup_s));
+  if (o.mode == Mode::kMultiget || o.mode == Mode::kVerify) {
+    text += fmt::format(", {} keys per get", o.multiget_keys);
+  }
+  if (o.mode == Mode::kVerify) text += fmt::format(", {} order", KeyOrderName(o.order));
+  if (!IsOnePass(o.mode)) text += fmt::format(", {}", DistributionName(o.distribution));
+  text += fmt::format("\n  measured   {:.2f} s{}\n", s.seconds,
+                      IsOnePass(o.mode) ? "" : fmt::format(" after {:.1f} s warm-up", o.warmup_s));
   text += fmt::format("  requests   {:>10}  {:>12.0f} req/s\n", st.requests, s.requests_per_s);
   text +=
       fmt::format("  keys       {:>10}  {:>12.0f} keys/s\n", st.get_keys + st.sets, s.keys_per_s);
@@ -84,7 +89,9 @@ std::string FormatText(const BenchOptions& o, const RunResult& run, const Summar
       "  errors {} (error replies {}, bad values {}, malformed {}, failed connections {}, "
       "unfinished {}){}\n",
       s.errors, st.error_replies, st.bad_values, st.malformed, st.failed_connections, st.unfinished,
-      s.load_complete ? "" : fmt::format("; LOAD INCOMPLETE: {} of {} stored", st.sets, o.keys));
+      s.complete ? ""
+                 : fmt::format("; INCOMPLETE: {} of {} keys {}", st.sets + st.get_keys, o.keys,
+                               o.mode == Mode::kLoad ? "stored" : "read"));
   return text;
 }
 
@@ -93,7 +100,8 @@ std::string FormatJson(const BenchOptions& o, const RunResult& run, const Summar
   return fmt::format(
       "{{\"tool\":\"warmcache-bench\",\"label\":\"{}\",\"mode\":\"{}\",\"host\":\"{}\","
       "\"port\":{},\"connections\":{},\"threads\":{},\"depth\":{},\"keys\":{},"
-      "\"value_size\":{},\"get_percent\":{},\"distribution\":\"{}\",\"multiget_keys\":{},"
+      "\"value_size\":{},\"value_kind\":\"{}\",\"get_percent\":{},\"distribution\":\"{}\","
+      "\"multiget_keys\":{},\"order\":\"{}\","
       "\"seconds\":{:.3f},\"requests\":{},\"requests_per_s\":{:.1f},\"keys_per_s\":{:.1f},"
       "\"gets\":{},\"sets\":{},\"hits\":{},\"misses\":{},\"hit_ratio\":{:.4f},"
       "\"p50_us\":{:.1f},\"p90_us\":{:.1f},\"p99_us\":{:.1f},\"p999_us\":{:.1f},"
@@ -101,11 +109,12 @@ std::string FormatJson(const BenchOptions& o, const RunResult& run, const Summar
       "\"bad_values\":{},\"malformed\":{},\"failed_connections\":{},\"unfinished\":{},"
       "\"wall_s\":{:.3f},\"client_cpu_s\":{:.3f},\"ok\":{}}}",
       JsonEscape(o.label), ModeName(o.mode), JsonEscape(o.host), o.port, o.connections, o.threads,
-      o.mode == Mode::kLoad ? o.load_depth : o.depth, o.keys, o.value_size, o.get_percent,
-      DistributionName(o.distribution), o.multiget_keys, s.seconds, st.requests, s.requests_per_s,
-      s.keys_per_s, st.gets, st.sets, st.hits, st.misses, s.hit_ratio, s.p50_us, s.p90_us, s.p99_us,
-      s.p999_us, s.max_us, s.mean_us, s.errors, st.error_replies, st.bad_values, st.malformed,
-      st.failed_connections, st.unfinished, run.wall_s, run.client_cpu_s, s.ok());
+      Depth(o), o.keys, o.value_size, ValueKindName(o.value_kind), o.get_percent,
+      DistributionName(o.distribution), o.multiget_keys, KeyOrderName(o.order), s.seconds,
+      st.requests, s.requests_per_s, s.keys_per_s, st.gets, st.sets, st.hits, st.misses,
+      s.hit_ratio, s.p50_us, s.p90_us, s.p99_us, s.p999_us, s.max_us, s.mean_us, s.errors,
+      st.error_replies, st.bad_values, st.malformed, st.failed_connections, st.unfinished,
+      run.wall_s, run.client_cpu_s, s.ok());
 }
 
 }  // namespace warmcache::tools::bench

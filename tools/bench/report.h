@@ -17,8 +17,8 @@ struct Summary {
   double hit_ratio = 0;       // hits / keys asked by gets; 0 when there were no gets
   double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0, mean_us = 0;
   uint64_t errors = 0;
-  bool load_complete = true;  // load mode: every key stored
-  bool ok() const { return errors == 0 && load_complete; }
+  bool complete = true;  // load mode: every key stored; verify mode: every key asked
+  bool ok() const { return errors == 0 && complete; }
 };
 
 Summary Summarize(const BenchOptions& options, const RunResult& run);

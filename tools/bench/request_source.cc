@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "tools/bench/request_source.h"
 
+#include <algorithm>
+
 namespace warmcache::tools::bench {
 
 RequestSource::RequestSource(const BenchOptions* options, const KeyChooser* chooser,
                              const Schedule* schedule, SharedCounters* shared, uint64_t seed)
-    : options_(options), chooser_(chooser), schedule_(schedule), shared_(shared), rng_(seed) {}
+    : options_(options),
+      chooser_(chooser),
+      schedule_(schedule),
+      shared_(shared),
+      scatter_(options->keys),
+      rng_(seed) {}
 
 bool RequestSource::Next(int64_t now_ns, Request* request) {
   if (exhausted_) return false;
@@ -20,7 +27,7 @@ bool RequestSource::Next(int64_t now_ns, Request* request) {
   request->key_ids.clear();
   switch (options_->mode) {
     case Mode::kLoad: {
-      const uint64_t key = shared_->next_load_key.fetch_add(1, std::memory_order_relaxed);
+      const uint64_t key = shared_->next_position.fetch_add(1, std::memory_order_relaxed);
       if (key >= options_->keys) {
         exhausted_ = true;
         return false;
@@ -39,8 +46,26 @@ bool RequestSource::Next(int64_t now_ns, Request* request) {
         request->key_ids.push_back(chooser_->Next(rng_));
       }
       return true;
+    case Mode::kVerify:
+      return NextVerify(request);
   }
   return false;
+}
+
+// The next multiget_keys positions of the key order; the last get may hold fewer.
+bool RequestSource::NextVerify(Request* request) {
+  const auto count = static_cast<uint64_t>(options_->multiget_keys);
+  const uint64_t first = shared_->next_position.fetch_add(count, std::memory_order_relaxed);
+  if (first >= options_->keys) {
+    exhausted_ = true;
+    return false;
+  }
+  request->is_get = true;
+  const uint64_t end = std::min(first + count, options_->keys);
+  for (uint64_t pos = first; pos < end; ++pos) {
+    request->key_ids.push_back(options_->order == KeyOrder::kScattered ? scatter_(pos) : pos);
+  }
+  return true;
 }
 
 }  // namespace warmcache::tools::bench

@@ -19,7 +19,7 @@ struct Request {
 
 // Counters shared by every thread of a run.
 struct SharedCounters {
-  std::atomic<uint64_t> next_load_key{0};  // load mode: next key id to set
+  std::atomic<uint64_t> next_position{0};  // load, verify: next position in the key order
   std::atomic<uint64_t> issued{0};         // requests issued, for --max-requests
 };
 
@@ -30,14 +30,17 @@ class RequestSource {
                 SharedCounters* shared, uint64_t seed);
 
   // Fills `*request` with the next request, or returns false once the run sends nothing more
-  // (past the measured window, past --max-requests, or every key loaded).
+  // (past the measured window, past --max-requests, or every key loaded or verified).
   bool Next(int64_t now_ns, Request* request);
 
  private:
+  bool NextVerify(Request* request);
+
   const BenchOptions* options_;  // not owned; outlives the run
   const KeyChooser* chooser_;    // not owned
   const Schedule* schedule_;     // not owned
   SharedCounters* shared_;       // not owned
+  KeyScatter scatter_;           // verify mode's scattered order
   Rng rng_;
   bool exhausted_ = false;
 };

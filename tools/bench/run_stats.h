@@ -38,7 +38,8 @@ struct RunStats {
   int64_t last_completion_ns = 0;  // any completion, window or not
 
   uint64_t error_replies = 0;       // ERROR, CLIENT_ERROR, SERVER_ERROR, NOT_STORED, ...
-  uint64_t bad_values = 0;          // a VALUE with wrong key, order, flags or bytes
+  uint64_t bad_values = 0;          // VALUEs with wrong flags or bytes, plus replies with a
+                                    // VALUE for a key not asked or out of order
   uint64_t malformed = 0;           // replies that do not parse
   uint64_t failed_connections = 0;  // closed by the server or by an I/O error
   uint64_t unfinished = 0;          // requests still without a reply when the run ended

@@ -29,8 +29,8 @@ Worker::~Worker() {
 Status Worker::Open(const sockaddr_in& address, int connections) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) return Status::IoError(fmt::format("epoll_create1: {}", std::strerror(errno)));
-  const int depth = context_.options->mode == Mode::kLoad ? context_.options->load_depth
-                                                          : context_.options->depth;
+  const int depth =
+      IsOnePass(context_.options->mode) ? context_.options->load_depth : context_.options->depth;
   const ConnectionContext conn_context{context_.codec, context_.schedule, &source_, &stats_, depth};
   for (int i = 0; i < connections; ++i) {
     Result<std::unique_ptr<Connection>> conn = Connection::Open(address, conn_context);

@@ -48,5 +48,14 @@ TEST(KeyChooserTest, ZipfWorksForTinyKeySpaces) {
   }
 }
 
+TEST(KeyChooserTest, ScatterIsABijection) {
+  for (uint64_t n : {1u, 2u, 3u, 10u, 1000u, 1024u, 65537u}) {
+    const KeyScatter scatter(n);
+    std::vector<int> seen(n, 0);
+    for (uint64_t i = 0; i < n; ++i) ++seen.at(scatter(i));
+    EXPECT_EQ(n, static_cast<uint64_t>(std::count(seen.begin(), seen.end(), 1))) << "n=" << n;
+  }
+}
+
 }  // namespace
 }  // namespace warmcache::tools::bench

@@ -51,7 +51,7 @@ TEST(RequestCodecTest, AllHitsVerify) {
   const std::string wire = ServerReply(codec, ids);  // the reply's views point into it
   const Reply reply = ParseOk(wire);
   const RequestCodec::GetCheck check = codec.CheckGet(ids, reply);
-  EXPECT_TRUE(check.ok);
+  EXPECT_TRUE(check.ok());
   EXPECT_EQ(4u, check.hits);
   EXPECT_EQ(0u, check.misses);
 }
@@ -62,7 +62,7 @@ TEST(RequestCodecTest, MissesAreSkippedKeys) {
   const std::string wire = ServerReply(codec, {2, 4});
   const Reply reply = ParseOk(wire);
   const RequestCodec::GetCheck check = codec.CheckGet(asked, reply);
-  EXPECT_TRUE(check.ok);
+  EXPECT_TRUE(check.ok());
   EXPECT_EQ(2u, check.hits);
   EXPECT_EQ(2u, check.misses);
 }
@@ -70,8 +70,8 @@ TEST(RequestCodecTest, MissesAreSkippedKeys) {
 TEST(RequestCodecTest, OutOfOrderOrUnaskedKeysFail) {
   const RequestCodec codec("wcb:", 10);
   const std::vector<uint64_t> asked = {1, 2};
-  EXPECT_FALSE(codec.CheckGet(asked, ParseOk(ServerReply(codec, {2, 1}))).ok);
-  EXPECT_FALSE(codec.CheckGet(asked, ParseOk(ServerReply(codec, {7}))).ok);
+  EXPECT_FALSE(codec.CheckGet(asked, ParseOk(ServerReply(codec, {2, 1}))).ok());
+  EXPECT_FALSE(codec.CheckGet(asked, ParseOk(ServerReply(codec, {7}))).ok());
 }
 
 TEST(RequestCodecTest, WrongBytesOrFlagsFail) {
@@ -80,11 +80,25 @@ TEST(RequestCodecTest, WrongBytesOrFlagsFail) {
   std::string wire = ServerReply(codec, asked);
   std::string corrupt = wire;
   corrupt[corrupt.find("\r\nEND") - 1] ^= 1;  // last value byte
-  EXPECT_FALSE(codec.CheckGet(asked, ParseOk(corrupt)).ok);
+  EXPECT_FALSE(codec.CheckGet(asked, ParseOk(corrupt)).ok());
   std::string bad_flags = wire;
   bad_flags.replace(bad_flags.find(" 1 16"), 5, " 2 16");
-  EXPECT_FALSE(codec.CheckGet(asked, ParseOk(bad_flags)).ok);
-  EXPECT_TRUE(codec.CheckGet(asked, ParseOk(wire)).ok);
+  EXPECT_FALSE(codec.CheckGet(asked, ParseOk(bad_flags)).ok());
+  EXPECT_TRUE(codec.CheckGet(asked, ParseOk(wire)).ok());
+}
+
+TEST(RequestCodecTest, MismatchesAreCountedPerValueAndTheRestStillChecked) {
+  const RequestCodec codec("wcb:", 50, ValueKind::kJson);
+  const std::vector<uint64_t> asked = {1, 2, 3, 4};
+  std::string wire = ServerReply(codec, {1, 2, 4});
+  wire[wire.find("VALUE wcb:0000000002") + 30] ^= 1;  // a byte of key 2's value
+  const RequestCodec::GetCheck check = codec.CheckGet(asked, ParseOk(wire));
+  EXPECT_FALSE(check.ok());
+  EXPECT_FALSE(check.unexpected);
+  EXPECT_EQ(1u, check.mismatched);
+  EXPECT_EQ(2u, check.first_mismatched_id);
+  EXPECT_EQ(2u, check.hits);
+  EXPECT_EQ(1u, check.misses);
 }
 
 }  // namespace
