@@ -2,6 +2,7 @@
 // TempDir: a fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -31,5 +32,10 @@ class TempDir {
 
 // Reads a whole file; an empty string if it cannot be read.
 std::string ReadFileOrEmpty(const std::string& path);
+
+// The sizes of the regular files under `dir` (recursively), added up: what the directory takes
+// on disk, near enough. Files that vanish meanwhile (a server deleting them) count as 0; a
+// missing directory is 0.
+uint64_t TotalFileBytes(const std::string& dir);
 
 }  // namespace warmcache::testutil

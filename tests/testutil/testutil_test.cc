@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "tests/testutil/escape.h"
 #include "tests/testutil/oracle.h"
 #include "tests/testutil/run_command.h"
 #include "tests/testutil/server_process.h"
+#include "tests/testutil/stats.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/testutil/test_client.h"
 
@@ -46,6 +48,16 @@ TEST(TempDirTest, CreatesAndRemoves) {
     std::filesystem::create_directories((*dir)->File("a/b"));
   }
   EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_EQ(0u, TotalFileBytes(path));
+}
+
+TEST(TempDirTest, TotalFileBytes) {
+  auto dir = TempDir::Create();
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  std::filesystem::create_directories((*dir)->File("sub"));
+  std::ofstream((*dir)->File("a")) << "12345";
+  std::ofstream((*dir)->File("sub/b")) << "123";
+  EXPECT_EQ(8u, TotalFileBytes((*dir)->path()));
 }
 
 class OracleTest : public ::testing::Test {
@@ -159,6 +171,46 @@ TEST_F(OracleTest, Kill9) {
   ASSERT_NE(server, nullptr);
   EXPECT_EQ(server->Kill9(), -SIGKILL);
   EXPECT_EQ(DescribeExitStatus(-SIGKILL).rfind("killed by signal 9", 0), 0u);
+}
+
+TEST(StatsTest, ParsesRepliesAndIntegers) {
+  auto stats = ParseStats(
+      "STAT pid 42\r\nSTAT version 1.6.18\r\nSTAT rusage_user 0.1\r\n"
+      "STAT neg -3\r\nSTAT spaced a b\r\nEND\r\n");
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(5u, stats->size());
+  EXPECT_EQ(42, StatInt(*stats, "pid"));
+  EXPECT_EQ(-3, StatInt(*stats, "neg"));
+  EXPECT_EQ(std::nullopt, StatInt(*stats, "rusage_user"));
+  EXPECT_EQ(std::nullopt, StatInt(*stats, "absent"));
+  EXPECT_EQ("a b", stats->at("spaced"));
+  EXPECT_TRUE(ParseStats("END\r\n").ok());
+  EXPECT_FALSE(ParseStats("STAT pid 42\r\n").ok());          // no END
+  EXPECT_FALSE(ParseStats("STAT pid 42\r\nEND\r\nX").ok());  // bytes after END
+  EXPECT_FALSE(ParseStats("VALUE k 0 1\r\nx\r\nEND\r\n").ok());
+}
+
+TEST_F(OracleTest, ReadsAndWaitsForStats) {
+  auto server = StartOracle();
+  ASSERT_NE(server, nullptr);
+  auto client = TestClient::Connect(server->port());
+  ASSERT_TRUE(client.ok());
+  auto stats = ReadStats(**client);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(server->pid(), StatInt(*stats, "pid"));
+  auto settings = ReadStats(**client, "settings");
+  ASSERT_TRUE(settings.ok()) << settings.status().ToString();
+  EXPECT_TRUE(settings->contains("maxbytes"));
+  ASSERT_TRUE((*client)->Call("set k 0 0 1\r\nx\r\n").ok());
+  auto one = WaitForStats(
+      **client, [](const StatMap& s) { return StatInt(s, "curr_items") == 1; }, milliseconds(2000));
+  EXPECT_TRUE(one.ok()) << one.status().ToString();
+  auto never = WaitForStats(
+      **client, [](const StatMap& s) { return StatInt(s, "curr_items") == 2; }, milliseconds(50),
+      "curr_items");
+  ASSERT_FALSE(never.ok());
+  EXPECT_NE(never.status().message().find("curr_items = 1"), std::string::npos)
+      << never.status().message();
 }
 
 TEST(RunCommandTest, CapturesOutputAndStatus) {
