@@ -94,9 +94,12 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const KvOptions& options, const C
   // spend CPU for little.
   db_options.compression = rocksdb::kNoCompression;
   db_options.listeners.push_back(impl->drops);
-  // RocksDB's own info log must not eat the disk budget.
-  db_options.max_log_file_size = 1u << 20;
+  // RocksDB's own files must not eat the disk budget: warnings only in its info log (at most
+  // 3 x 256 KiB), and a MANIFEST that starts afresh past 1 MiB (FIFO edits it at every file).
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.max_log_file_size = 256u << 10;
   db_options.keep_log_file_num = 2;
+  db_options.max_manifest_file_size = 1u << 20;
   if (options.table_budget_bytes > 0) {
     // A cache on a budget: the disk is a log of evictions and the oldest files go first. No
     // compaction rewrites data (little write amplification), and small L0 files are merged

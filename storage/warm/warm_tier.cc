@@ -41,8 +41,9 @@ DiskBudget SplitDiskBudget(uint64_t disk_limit) {
   const uint64_t write_buffer = std::clamp<uint64_t>(disk_limit / 32, 1u << 20, 16u << 20);
   // Beside the table files: two memtables' worth of WAL, two memtables being flushed, one
   // merge of small files (its output exists beside its inputs until they are deleted; capped
-  // at 4 write buffers) and 1 MiB for RocksDB's own files (MANIFEST, OPTIONS, capped info log).
-  const uint64_t headroom = 8 * write_buffer + (1u << 20);
+  // at 4 write buffers) and 4 MiB for RocksDB's own files (MANIFEST old and new while it rolls
+  // over at 1 MiB, OPTIONS, the info log capped at 3 x 256 KiB).
+  const uint64_t headroom = 8 * write_buffer + (4u << 20);
   // (--disk-limit is at least 16 MiB, so the tables always get some of it.)
   return DiskBudget{write_buffer, disk_limit > headroom ? disk_limit - headroom : disk_limit / 2};
 }

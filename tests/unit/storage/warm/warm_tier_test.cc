@@ -175,7 +175,7 @@ TEST_F(WarmTierTest, PromotingAScanOfDiskItemsKeepsTheItemsReadAgain) {
 TEST(DiskBudgetTest, LeavesHeadroomForRocksDb) {
   const DiskBudget small = SplitDiskBudget(16u << 20);
   EXPECT_EQ(1u << 20, small.write_buffer_bytes);
-  EXPECT_EQ((16u << 20) - 9 * (1u << 20), small.table_bytes);
+  EXPECT_EQ((16u << 20) - 12 * (1u << 20), small.table_bytes);
   const DiskBudget large = SplitDiskBudget(100ull << 30);
   EXPECT_EQ(16u << 20, large.write_buffer_bytes);
   EXPECT_GT(large.table_bytes, 99ull << 30);
