@@ -116,9 +116,23 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const KvOptions& options, const C
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   impl->write_options.sync = options.sync_writes;
   rocksdb::DB* raw = nullptr;
-  const rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, &raw);
   if (!s.ok()) return FromRocks(s);
   impl->db.reset(raw);
+  if (options.discard_existing) {
+    std::unique_ptr<rocksdb::Iterator> it(impl->db->NewIterator(impl->read_options));
+    it->SeekToFirst();
+    const bool empty = !it->Valid();
+    it.reset();
+    if (!empty) {
+      // We hold the LOCK until the close: nobody else can be using these files.
+      impl->db.reset();
+      s = rocksdb::DestroyDB(options.path, db_options);
+      if (s.ok()) s = rocksdb::DB::Open(db_options, options.path, &raw);
+      if (!s.ok()) return FromRocks(s);
+      impl->db.reset(raw);
+    }
+  }
   return std::unique_ptr<KvStore>(new KvStore(std::move(impl)));
 }
 

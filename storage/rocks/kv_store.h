@@ -26,6 +26,8 @@ struct KvOptions {
   uint64_t table_budget_bytes = 0;
   // The largest file a merge of small table files may produce (FIFO compaction).
   uint64_t max_merge_bytes = 64u << 20;
+  // Start empty: whatever an earlier process left is deleted (after taking the lock).
+  bool discard_existing = false;
 };
 
 // Cumulative counters since Open.

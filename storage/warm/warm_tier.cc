@@ -63,6 +63,11 @@ Result<std::unique_ptr<WarmTier>> WarmTier::Open(const WarmOptions& options, con
   kv_options.write_buffer_bytes = budget.write_buffer_bytes;
   kv_options.table_budget_bytes = budget.table_bytes;
   kv_options.max_merge_bytes = 4 * budget.write_buffer_bytes;
+  // What a previous process spilled may be older than values it held only in RAM when it
+  // stopped: serving it could return a stale value. Until restarts restore RAM too (snapshots,
+  // issue #5), the warm tier starts empty.
+  // TODO(#5): keep the data after a clean shutdown that wrote RAM out.
+  kv_options.discard_existing = true;
   Result<std::unique_ptr<rocks::KvStore>> kv = rocks::KvStore::Open(kv_options, clock, flush);
   if (!kv.ok()) {
     return Status(kv.status().code(),
