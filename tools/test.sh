@@ -21,7 +21,7 @@ run_suite() {  # build dir, build type
 
 run_suite build RelWithDebInfo "$@"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_suite build-asan Sanitize "$@"
-TSAN_OPTIONS=second_deadlock_stack=1 run_suite build-tsan Tsan "$@"
+TSAN_OPTIONS="second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" run_suite build-tsan Tsan "$@"
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DWARMCACHE_FUZZ=ON \
   -DWC_FUZZ_SECONDS="${WC_FUZZ_SECONDS:-60}" >/dev/null
