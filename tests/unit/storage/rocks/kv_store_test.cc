@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "storage/rocks/record_codec.h"
 
@@ -104,6 +105,54 @@ TEST_F(KvStoreTest, ReportsItsSizeOnDisk) {
   ASSERT_TRUE(store->CompactForTest().ok());
   EXPECT_GT(store->ApproximateDiskBytes(), 0u);
   EXPECT_GT(store->ApproximateKeys(), 1000u);
+}
+
+TEST_F(KvStoreTest, MultiGetAnswersEachKeyInOrder) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Write({{"a", Record(0, 1, "alpha")}, {"c", Record(0, 3, "gamma")}}).ok());
+  std::vector<Result<std::string>> out;
+  store->MultiGet({"c", "b", "a"}, &out);
+  ASSERT_EQ(3u, out.size());
+  ASSERT_TRUE(out[0].ok());
+  EXPECT_EQ(Record(0, 3, "gamma"), out[0].value());
+  EXPECT_EQ(StatusCode::kNotFound, out[1].status().code());
+  ASSERT_TRUE(out[2].ok());
+  EXPECT_EQ(Record(0, 1, "alpha"), out[2].value());
+}
+
+TEST_F(KvStoreTest, DiscardExistingStartsEmpty) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    EXPECT_FALSE(store->HasAnyKey());
+    ASSERT_TRUE(store->Write({{"a", Record(0, 1, "alpha")}}).ok());
+    EXPECT_TRUE(store->HasAnyKey());
+  }
+  options_.discard_existing = true;
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(store->HasAnyKey());
+  EXPECT_EQ(StatusCode::kNotFound, store->Get("a").status().code());
+}
+
+TEST_F(KvStoreTest, ABudgetDropsTheOldestFiles) {
+  options_.table_budget_bytes = 256u << 10;
+  options_.write_buffer_bytes = 64u << 10;
+  auto store = Open();
+  ASSERT_TRUE(store);
+  std::string noise(2000, '\0');
+  uint32_t x = 12345;
+  for (int i = 0; i < 600; ++i) {
+    for (char& c : noise) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+    ASSERT_TRUE(store->Write({{"k" + std::to_string(i), Record(0, i + 1, noise)}}).ok());
+  }
+  ASSERT_TRUE(store->CompactForTest().ok());
+  EXPECT_LE(store->ApproximateDiskBytes(), (256u << 10) + (256u << 10));
+  EXPECT_GT(store->Counters().dropped_files, 0u);
+  EXPECT_GT(store->Counters().dropped_bytes, 0u);
+  EXPECT_EQ(StatusCode::kNotFound, store->Get("k0").status().code());  // oldest first
+  EXPECT_TRUE(store->Get("k599").ok());
 }
 
 }  // namespace
