@@ -41,7 +41,7 @@ struct Item {
   // Just promoted from disk: the request that read it is about to hit it, and that hit is
   // the same access, not a second one.
   uint8_t promoted : 1 = 0;
-  uint8_t size_class = 0;   // reporting class for `stats items` / `stats slabs`
+  uint8_t size_class = 0;  // reporting class for `stats items` / `stats slabs`
   bool linked = false;
   bool fetched = false;  // read at least once since stored
   // Meta protocol state, set under the shard lock:
