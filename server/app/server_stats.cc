@@ -74,6 +74,7 @@ void Server::ResetStats() {
     stats_baseline_ = now;
   }
   memory_.ResetStats();
+  if (warm_) warm_->ResetStats();
   prefix_stats_.Clear();
   total_connections_.store(0, std::memory_order_relaxed);
   rejected_connections_.store(0, std::memory_order_relaxed);

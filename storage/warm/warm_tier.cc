@@ -310,6 +310,16 @@ ItemRef WarmTier::FromRecord(std::string_view key, const Result<std::string>& re
   return item;
 }
 
+void WarmTier::ResetStats() {
+  for (std::atomic<uint64_t>* counter :
+       {&spills_, &clean_drops_, &invalidations_, &hits_, &misses_, &promotions_, &read_errors_,
+        &write_errors_, &bytes_raw_, &bytes_stored_}) {
+    counter->store(0, std::memory_order_relaxed);
+  }
+  std::lock_guard lock(reset_mu_);
+  kv_baseline_ = kv_->Counters();
+}
+
 WarmStats WarmTier::Stats() {
   WarmStats s;
   s.items = kv_->ApproximateKeys();
@@ -325,8 +335,11 @@ WarmStats WarmTier::Stats() {
   s.read_errors = read_errors_.load(std::memory_order_relaxed);
   s.write_errors = write_errors_.load(std::memory_order_relaxed);
   const rocks::KvCounters counters = kv_->Counters();
-  s.budget_drops = counters.dropped_files;
-  s.budget_dropped_bytes = counters.dropped_bytes;
+  {
+    std::lock_guard lock(reset_mu_);
+    s.budget_drops = counters.dropped_files - kv_baseline_.dropped_files;
+    s.budget_dropped_bytes = counters.dropped_bytes - kv_baseline_.dropped_bytes;
+  }
   s.bytes_raw = bytes_raw_.load(std::memory_order_relaxed);
   s.bytes_stored = bytes_stored_.load(std::memory_order_relaxed);
   return s;

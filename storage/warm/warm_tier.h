@@ -88,6 +88,8 @@ class WarmTier final : public LowerTier {
   void Stop();
 
   WarmStats Stats();
+  // `stats reset`: zeroes the cumulative counters, not the gauges (items, bytes, queue).
+  void ResetStats();
   const WarmOptions& options() const { return options_; }
 
  private:
@@ -127,6 +129,8 @@ class WarmTier final : public LowerTier {
   std::atomic<bool> stopped_{false};
   std::atomic<uint64_t> spills_{0}, clean_drops_{0}, invalidations_{0}, hits_{0}, misses_{0},
       promotions_{0}, read_errors_{0}, write_errors_{0}, bytes_raw_{0}, bytes_stored_{0};
+  std::mutex reset_mu_;
+  rocks::KvCounters kv_baseline_;  // guarded by reset_mu_: KvStore's counters at the last reset
 };
 
 // The disk budget split: RocksDB needs room beyond its table files for memtables being

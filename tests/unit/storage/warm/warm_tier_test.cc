@@ -103,6 +103,19 @@ TEST_F(WarmTierTest, EvictedItemsComeBackByteExactWithTheirMetadata) {
   EXPECT_EQ(1u, warm_->Stats().hits);
 }
 
+TEST_F(WarmTierTest, ResetZeroesTheCountersNotTheGauges) {
+  Put("victim", "v");
+  Spill("victim");
+  ASSERT_EQ(FetchOutcome::kInstalled, Fetch("victim"));
+  ASSERT_GT(warm_->Stats().spills, 0u);
+  warm_->ResetStats();
+  const WarmStats after = warm_->Stats();
+  EXPECT_EQ(0u, after.spills);
+  EXPECT_EQ(0u, after.hits);
+  EXPECT_EQ(0u, after.promotions);
+  EXPECT_GT(after.items, 0u);  // what is on disk stays counted
+}
+
 TEST_F(WarmTierTest, QueuedItemsAreServedBeforeTheyReachDisk) {
   Put("victim", "queued value");
   while (InRam("victim")) Put("filler" + std::to_string(filler_++), std::string(8000, 'f'));
