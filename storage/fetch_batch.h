@@ -30,35 +30,41 @@ class FetchBatch {
   FetchTicket& ticket(size_t i) { return *tickets_[i]; }
   void SetOutcome(size_t i, FetchOutcome outcome) { outcomes_[i] = outcome; }
 
-  // After a fetch completed: keeps the keys found absent (or unpromotable) as final misses.
+  // After a fetch completed: keeps the keys found absent (or unpromotable) as final misses,
+  // and notes the ones installed.
   void Settle() {
     for (size_t i = 0; i < used_; ++i) {
-      if (outcomes_[i] == FetchOutcome::kAbsent || outcomes_[i] == FetchOutcome::kNoMemory) {
+      const FetchOutcome outcome = outcomes_[i];
+      if (outcome == FetchOutcome::kAbsent || outcome == FetchOutcome::kNoMemory) {
         final_misses_.push_back(tickets_[i]->key);
+      } else if (outcome == FetchOutcome::kInstalled) {
+        installed_.push_back(tickets_[i]->key);
       }
     }
     used_ = 0;
-    ++rounds_;
   }
+  // A RAM miss for `key` is final: nothing below, or what was installed for this request was
+  // evicted again before it ran, twice (RAM is churning faster than the request can use it).
   bool IsFinalMiss(std::string_view key) const {
-    return std::find(final_misses_.begin(), final_misses_.end(), key) != final_misses_.end();
+    if (std::find(final_misses_.begin(), final_misses_.end(), key) != final_misses_.end()) {
+      return true;
+    }
+    return std::count(installed_.begin(), installed_.end(), key) >= kMaxInstalls;
   }
-  // How many fetches the current request has made: a request whose installs keep being
-  // evicted before it reruns gives up on the warm tier after a few.
-  int rounds() const { return rounds_; }
   // A new request begins.
   void Reset() {
     used_ = 0;
-    rounds_ = 0;
     final_misses_.clear();
+    installed_.clear();
   }
 
  private:
   std::vector<std::unique_ptr<FetchTicket>> tickets_;  // reused across requests
   std::vector<FetchOutcome> outcomes_;
+  static constexpr long kMaxInstalls = 2;
   std::vector<std::string> final_misses_;
+  std::vector<std::string> installed_;
   size_t used_ = 0;
-  int rounds_ = 0;
 };
 
 }  // namespace warmcache::storage

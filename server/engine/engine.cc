@@ -180,12 +180,8 @@ void Engine::NoteIfMissing(std::string_view key, const Caller& caller) {
 }
 
 bool Engine::DeferToWarm(MemoryTier::KeyTxn& txn, const Caller& caller) const {
-  // Rounds are capped: if what a fetch installed keeps being evicted before the request runs
-  // again, the request settles for a miss rather than loop.
-  constexpr int kMaxFetchRounds = 4;
   if (txn.item() != nullptr || caller.fetches == nullptr || !options_.warm_tier) return false;
-  if (!txn.LowerMayHold() || caller.fetches->rounds() >= kMaxFetchRounds) return false;
-  if (caller.fetches->IsFinalMiss(txn.key())) return false;
+  if (!txn.LowerMayHold() || caller.fetches->IsFinalMiss(txn.key())) return false;
   txn.BeginFetch(caller.fetches->Add());
   return true;
 }

@@ -293,6 +293,23 @@ TEST_P(WarmTierSemanticsTest, MultiGetMixesRamDiskAndMissingKeysInRequestOrder) 
   EXPECT_EQ(d2 + none + d2, *client_->ReadBytes(2 * d2.size() + none.size()));
 }
 
+// More disk-only keys in one get than one fetch batch takes (64): every one still answers.
+TEST_P(WarmTierSemanticsTest, ALongMultiGetOfDiskOnlyKeysAnswersEveryKey) {
+  constexpr int kKeys = 300;
+  std::string request = "get";
+  std::string expected;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "long:" + std::to_string(i);
+    Store(key, "value " + std::to_string(i), static_cast<uint32_t>(i));
+    request += " " + key;
+    expected += Value(key, static_cast<uint32_t>(i), "value " + std::to_string(i));
+  }
+  PushOutOfRam();
+  const int64_t hits = WarmHits();
+  EXPECT_EQ(expected + "END\r\n", Get(request + "\r\n"));
+  ExpectDiskHitsAtLeast(hits, kKeys);
+}
+
 TEST_P(WarmTierSemanticsTest, CasOnDiskOnlyItems) {
   const uint64_t cas_ok = Store("cas:ok", "old", 5);
   const uint64_t cas_bad = Store("cas:bad", "keep", 6);
