@@ -154,6 +154,7 @@ void MemoryTier::KeyTxn::MarkWinSent() {
 void MemoryTier::KeyTxn::InvalidateLower() {
   if (item_ != nullptr || tier_->lower_ == nullptr) return;
   tier_->InvalidateFetchesLocked(*shard_, key_, hash_);
+  if (!tier_->lower_->MayHoldKeys()) return;  // nothing below to invalidate
   tier_->lower_->OnInvalidate(key_);
 }
 

@@ -148,6 +148,7 @@ TEST_F(LowerTierTest, AWriteDuringAFetchWins) {
 }
 
 TEST_F(LowerTierTest, ARefusedSetInvalidatesAFetchInFlight) {
+  lower_.may_hold = true;
   FetchTicket ticket;
   tier_->WithKey("a", [&](MemoryTier::KeyTxn& txn) {
     txn.BeginFetch(&ticket);
