@@ -790,6 +790,20 @@ TEST_F(WarmTierServerTest, ARestartNeverServesAnOlderValue) {
   EXPECT_EQ(0, StatNow("warm_items"));
 }
 
+// The same after kill -9: the WAL keeps what reached RocksDB, but RAM-only values are gone, so
+// the disk must not answer for them.
+TEST_F(WarmTierServerTest, AfterKill9NoOlderValueComesBack) {
+  StartWarmcached();
+  Store("crash:k", "v1");
+  FillRam();
+  EXPECT_EQ(Value("crash:k", 0, "v1") + "END\r\n", Get("get crash:k\r\n"));  // promoted
+  Store("crash:k", "v2");  // in RAM only; disk still has v1
+  server_->Kill9();
+  client_.reset();
+  StartWarmcached();
+  EXPECT_EQ("END\r\n", Get("get crash:k\r\n"));
+}
+
 TEST_F(WarmTierServerTest, SecondServerOnTheSameDataDirFailsToStart) {
   StartWarmcached();
   std::vector<std::string> args = EphemeralPortArgs();
