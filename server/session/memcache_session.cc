@@ -72,6 +72,29 @@ bool MemcacheSession::MustWaitForSpillRoom() {
   return true;
 }
 
+bool MemcacheSession::ResolvedWithoutWaiting() {
+  // A miss for a key that was never spilled is the common case of a cache in front of a
+  // database: answer it without a trip through the reader threads. The check costs a RocksDB
+  // lookup on this thread, wasted when the key is on disk, so a connection whose checks keep
+  // failing backs off (tries 1 in up to 64) until one succeeds again.
+  // Measured (GETs of 1M keys, 100k stored, -m 16): without backoff 87-90k -> 101-104k GETs/s
+  // on a quiet machine, but zipf reads of stored keys lost ~10%; with it, on a noisy machine,
+  // both within noise of the old figures.
+  constexpr int kMaxBackoff = 63;
+  if (waiting_for_room_) return false;
+  if (inline_skip_ > 0) {
+    --inline_skip_;
+    return false;
+  }
+  if (ctx_->warm->ResolveWithoutIo(*fetches_)) {
+    inline_backoff_ = 0;
+    return true;
+  }
+  inline_backoff_ = std::min(inline_backoff_ * 2 + 1, kMaxBackoff);
+  inline_skip_ = inline_backoff_;
+  return false;
+}
+
 net::InputResult MemcacheSession::Suspend(size_t request_start) {
   if (waiting_for_room_) {
     waiting_for_room_ = false;
@@ -131,6 +154,10 @@ net::InputResult MemcacheSession::OnInput(std::string_view input) {
         fetches_->Reset();
         break;
       case After::kSuspend:
+        if (ResolvedWithoutWaiting()) {
+          consumed = request_start;  // the same request again
+          continue;
+        }
         return Suspend(request_start);
       case After::kClose:
         return {consumed, net::InputAction::kClose};

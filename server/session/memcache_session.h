@@ -68,6 +68,9 @@ class MemcacheSession final : public net::ConnectionHandler {
   bool Deferred() const { return !fetches_->empty(); }
   // A store must wait while evictions queue for disk faster than it takes them.
   bool MustWaitForSpillRoom();
+  // The noted keys are all certainly absent below, settled without waiting: run the request
+  // again at once.
+  bool ResolvedWithoutWaiting();
   // Hands the noted keys (or the wait for room) to the warm tier; the connection resumes at
   // `request_start` when it is done.
   net::InputResult Suspend(size_t request_start);
@@ -114,6 +117,8 @@ class MemcacheSession final : public net::ConnectionHandler {
   engine::Caller caller_;
   size_t get_resume_offset_ = 0;  // keys of a suspended multi-key get already answered
   bool waiting_for_room_ = false;
+  int inline_backoff_ = 0;  // see ResolvedWithoutWaiting
+  int inline_skip_ = 0;
   protocol::Command cmd_;
   protocol::MetaRequest meta_;
   std::string line_;  // scratch for meta reply lines

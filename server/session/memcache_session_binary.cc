@@ -78,7 +78,10 @@ net::InputResult MemcacheSession::OnBinaryInput(std::string_view input) {
     ++handled;
     // Views in breq_ point into `input`: run the request before consuming its bytes.
     const After after = ExecuteBinary(breq_);
-    if (after == After::kSuspend) return Suspend(consumed);
+    if (after == After::kSuspend) {
+      if (ResolvedWithoutWaiting()) continue;  // the same frame again
+      return Suspend(consumed);
+    }
     fetches_->Reset();
     consumed += parsed.consumed;
     swallow_remaining_ = parsed.swallow;

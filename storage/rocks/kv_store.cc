@@ -143,6 +143,13 @@ Result<std::string> KvStore::Get(std::string_view key) {
   return value;
 }
 
+bool KvStore::MayContain(std::string_view key) {
+  // RocksDB answers this from the block-cache tier only: a filter or memtable says "no", or the
+  // answer is "maybe"; it never reads a file.
+  std::string ignored;
+  return impl_->db->KeyMayExist(impl_->read_options, ToSlice(key), &ignored);
+}
+
 void KvStore::MultiGet(const std::vector<std::string_view>& keys,
                        std::vector<Result<std::string>>* out) {
   std::vector<rocksdb::Slice> slices;

@@ -56,6 +56,9 @@ class KvStore {
 
   // kNotFound on a miss.
   Result<std::string> Get(std::string_view key);
+  // False only if the key is certainly absent, decided without disk I/O (memtables and the
+  // in-memory bloom filters): safe to call where blocking is not allowed.
+  bool MayContain(std::string_view key);
   // Get for several keys in one call: results[i] answers keys[i].
   void MultiGet(const std::vector<std::string_view>& keys, std::vector<Result<std::string>>* out);
   // One atomic batch: what a group commit writes.

@@ -199,6 +199,20 @@ void WarmTier::Kick() {
   fetch_ready_.notify_one();
 }
 
+bool WarmTier::ResolveWithoutIo(FetchBatch& batch) {
+  if (failed_.load(std::memory_order_relaxed)) return false;  // the readers answer "absent"
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const std::string& key = batch.ticket(i).key;
+    if (queue_.Lookup(key).has_value() || kv_->MayContain(key)) return false;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    batch.SetOutcome(i, memory_->EndFetch(&batch.ticket(i), ItemRef()));
+  }
+  batch.Settle();
+  return true;
+}
+
 void WarmTier::ReaderMain() {
   std::vector<PendingFetch> work;
   while (true) {

@@ -80,6 +80,10 @@ class WarmTier final : public LowerTier {
   void Fetch(std::shared_ptr<FetchBatch> batch, std::function<void()> done);
   // Starts the reads queued so far. Cheap when there are none.
   void Kick();
+  // For a caller that must not block: if every key of `batch` is certainly absent (nothing
+  // queued, and RocksDB's memtables and bloom filters rule it out), ends the fetches and settles
+  // the batch now, and returns true. Otherwise changes nothing: Fetch() it.
+  bool ResolveWithoutIo(FetchBatch& batch);
   // True while evictions wait for disk faster than it takes them: stores should pause.
   bool Backlogged() const { return queue_.Backlogged(); }
   // Calls `wake` (from any thread) once the backlog has room again.

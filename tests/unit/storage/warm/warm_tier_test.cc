@@ -116,6 +116,31 @@ TEST_F(WarmTierTest, ResetZeroesTheCountersNotTheGauges) {
   EXPECT_GT(after.items, 0u);  // what is on disk stays counted
 }
 
+TEST_F(WarmTierTest, CertainMissesAreSettledWithoutTheReaders) {
+  Put("victim", "v");
+  Spill("victim");
+  auto batch = std::make_shared<FetchBatch>();
+  memory_->WithKey("never-stored", [&](MemoryTier::KeyTxn& txn) {
+    txn.BeginFetch(batch->Add());
+    return true;
+  });
+  EXPECT_TRUE(warm_->ResolveWithoutIo(*batch));  // the bloom filters rule it out
+  EXPECT_TRUE(batch->empty());
+  EXPECT_TRUE(batch->IsFinalMiss("never-stored"));
+  batch->Reset();
+  memory_->WithKey("victim", [&](MemoryTier::KeyTxn& txn) {
+    txn.BeginFetch(batch->Add());
+    return true;
+  });
+  EXPECT_FALSE(warm_->ResolveWithoutIo(*batch));  // on disk: a reader must fetch it
+  EXPECT_EQ(1u, batch->size());
+  std::promise<void> done;
+  warm_->Fetch(batch, [&] { done.set_value(); });
+  warm_->Kick();
+  done.get_future().wait();
+  EXPECT_EQ("v", Value("victim"));
+}
+
 TEST_F(WarmTierTest, QueuedItemsAreServedBeforeTheyReachDisk) {
   Put("victim", "queued value");
   while (InRam("victim")) Put("filler" + std::to_string(filler_++), std::string(8000, 'f'));
