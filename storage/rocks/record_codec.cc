@@ -2,6 +2,7 @@
 #include "storage/rocks/record_codec.h"
 
 #include <xxhash.h>
+#include <zdict.h>
 #include <zstd.h>
 
 #include <cstring>
@@ -11,7 +12,7 @@ namespace warmcache::storage::rocks {
 
 namespace {
 
-enum Codec : uint8_t { kRaw = 0, kZstd = 1 };
+enum Codec : uint8_t { kRaw = 0, kZstd = 1, kZstdDict = 2 };
 // The codec byte's high nibble carries the item's meta-protocol bits (RecordMeta::item_bits).
 constexpr int kItemBitsShift = 4;
 constexpr uint8_t kCodecMask = 0x0f;
@@ -66,17 +67,84 @@ ZSTD_DCtx* ThreadDecompressor() {
 
 }  // namespace
 
+// ---- Dictionary ----
+
+struct Dictionary::ZstdDicts {
+  ZSTD_CDict* cdict = nullptr;
+  ZSTD_DDict* ddict = nullptr;
+  ~ZstdDicts() {
+    ZSTD_freeCDict(cdict);
+    ZSTD_freeDDict(ddict);
+  }
+};
+
+Dictionary::~Dictionary() = default;
+
+Result<std::unique_ptr<Dictionary>> Dictionary::FromBytes(std::string bytes, int level) {
+  const unsigned id = ZDICT_getDictID(bytes.data(), bytes.size());
+  if (id == 0) return Status::Corruption("not a zstd dictionary");
+  std::unique_ptr<Dictionary> dict(new Dictionary());
+  dict->bytes_ = std::move(bytes);
+  dict->id_ = id;
+  dict->zstd_ = std::make_unique<ZstdDicts>();
+  dict->zstd_->cdict = ZSTD_createCDict(dict->bytes_.data(), dict->bytes_.size(), level);
+  dict->zstd_->ddict = ZSTD_createDDict(dict->bytes_.data(), dict->bytes_.size());
+  if (dict->zstd_->cdict == nullptr || dict->zstd_->ddict == nullptr) {
+    return Status::Corruption("zstd refused the dictionary");
+  }
+  return dict;
+}
+
+Result<std::unique_ptr<Dictionary>> Dictionary::Train(const std::vector<std::string>& samples,
+                                                      size_t capacity, int level) {
+  std::string joined;
+  std::vector<size_t> sizes;
+  for (const std::string& s : samples) {
+    joined += s;
+    sizes.push_back(s.size());
+  }
+  std::string bytes(capacity, '\0');
+  const size_t n = ZDICT_trainFromBuffer(bytes.data(), bytes.size(), joined.data(), sizes.data(),
+                                         static_cast<unsigned>(sizes.size()));
+  if (ZDICT_isError(n)) {
+    return Status::InvalidArgument(std::string("no dictionary: ") + ZDICT_getErrorName(n));
+  }
+  bytes.resize(n);
+  return FromBytes(std::move(bytes), level);
+}
+
+// ---- RecordCodec ----
+
+RecordCodec::~RecordCodec() = default;
+
+void RecordCodec::SetDictionary(std::unique_ptr<Dictionary> dictionary) {
+  if (owned_dictionary_) return;  // records already written with one need exactly that one
+  owned_dictionary_ = std::move(dictionary);
+  dictionary_.store(owned_dictionary_.get(), std::memory_order_release);
+}
+
+size_t RecordCodec::Compress(std::string_view value, const Dictionary* dict, std::string* out,
+                             size_t at) const {
+  const size_t bound = ZSTD_compressBound(value.size());
+  out->resize(at + bound);
+  const size_t n = dict != nullptr
+                       ? ZSTD_compress_usingCDict(ThreadCompressor(), out->data() + at, bound,
+                                                  value.data(), value.size(), dict->zstd_->cdict)
+                       : ZSTD_compressCCtx(ThreadCompressor(), out->data() + at, bound,
+                                           value.data(), value.size(), options_.level);
+  return !ZSTD_isError(n) && n < value.size() ? n : 0;
+}
+
 void RecordCodec::Encode(const RecordMeta& meta, std::string_view value, std::string* out) const {
   const size_t start = out->size();
   out->resize(start + kHeaderSize);
   uint8_t codec = kRaw;
   if (value.size() >= options_.compress_min) {
-    const size_t bound = ZSTD_compressBound(value.size());
-    out->resize(start + kHeaderSize + bound);
-    const size_t n = ZSTD_compressCCtx(ThreadCompressor(), out->data() + start + kHeaderSize, bound,
-                                       value.data(), value.size(), options_.level);
-    if (!ZSTD_isError(n) && n < value.size()) {
-      codec = kZstd;
+    const Dictionary* dict = dictionary();
+    if (dict != nullptr && value.size() > options_.dictionary_max_value) dict = nullptr;
+    const size_t n = Compress(value, dict, out, start + kHeaderSize);
+    if (n > 0) {
+      codec = dict != nullptr ? kZstdDict : kZstd;
       out->resize(start + kHeaderSize + n);
     }
   }
@@ -101,7 +169,9 @@ Result<RecordMeta> RecordCodec::DecodeMeta(std::string_view record) const {
     return Status::Corruption("unknown record version");
   }
   const auto codec = static_cast<uint8_t>(record[kCodecAt] & kCodecMask);
-  if (codec != kRaw && codec != kZstd) return Status::Corruption("unknown record codec");
+  if (codec != kRaw && codec != kZstd && codec != kZstdDict) {
+    return Status::Corruption("unknown record codec");
+  }
   RecordMeta meta;
   meta.item_bits = static_cast<uint8_t>(record[kCodecAt]) >> kItemBitsShift;
   meta.client_flags = Get<uint32_t>(record.data() + kFlagsAt);
@@ -128,12 +198,22 @@ Status RecordCodec::DecodeValue(std::string_view record, const RecordMeta& meta,
     return Status::Corruption("record checksum mismatch");
   }
   const std::string_view payload = record.substr(kHeaderSize);
-  if ((static_cast<uint8_t>(record[kCodecAt]) & kCodecMask) == kRaw) {
+  const auto codec = static_cast<uint8_t>(record[kCodecAt] & kCodecMask);
+  if (codec == kRaw) {
     std::memcpy(out, payload.data(), payload.size());
     return Status::Ok();
   }
-  const size_t n = ZSTD_decompressDCtx(ThreadDecompressor(), out, meta.value_len, payload.data(),
-                                       payload.size());
+  const Dictionary* dict = dictionary();
+  if (codec == kZstdDict &&
+      (dict == nullptr || ZSTD_getDictID_fromFrame(payload.data(), payload.size()) != dict->id())) {
+    return Status::Corruption("record needs a dictionary this database does not have");
+  }
+  const size_t n =
+      codec == kZstdDict
+          ? ZSTD_decompress_usingDDict(ThreadDecompressor(), out, meta.value_len, payload.data(),
+                                       payload.size(), dict->zstd_->ddict)
+          : ZSTD_decompressDCtx(ThreadDecompressor(), out, meta.value_len, payload.data(),
+                                payload.size());
   if (ZSTD_isError(n) || n != meta.value_len) {
     return Status::Corruption("record does not decompress to its length");
   }

@@ -3,10 +3,13 @@
 // the item's metadata, then the value, zstd-compressed when that pays.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/common/status.h"
 
@@ -25,6 +28,31 @@ struct RecordMeta {
 struct CodecOptions {
   size_t compress_min = 64;  // values shorter than this are stored raw
   int level = 3;             // zstd level
+  // With a dictionary, values up to this size are compressed with it (it is what helps small
+  // values, whose own bytes hold too little to compress well).
+  size_t dictionary_max_value = 4096;
+};
+
+// A zstd dictionary trained from sample values (ZDICT), for small values.
+// Thread safety: immutable once built; shared by every thread.
+class Dictionary {
+ public:
+  // Trains one of at most `capacity` bytes; kInvalidArgument if the samples cannot make one.
+  static Result<std::unique_ptr<Dictionary>> Train(const std::vector<std::string>& samples,
+                                                   size_t capacity, int level);
+  // A dictionary from its bytes (as Train produced them); kCorruption if they are not one.
+  static Result<std::unique_ptr<Dictionary>> FromBytes(std::string bytes, int level);
+  ~Dictionary();
+  const std::string& bytes() const { return bytes_; }
+  uint32_t id() const { return id_; }
+
+ private:
+  friend class RecordCodec;
+  Dictionary() = default;
+  std::string bytes_;
+  uint32_t id_ = 0;
+  struct ZstdDicts;
+  std::unique_ptr<ZstdDicts> zstd_;
 };
 
 // Thread safety: all methods may be called from any thread (zstd contexts are per thread).
@@ -34,6 +62,14 @@ class RecordCodec {
   static constexpr size_t kHeaderSize = 30;
 
   explicit RecordCodec(const CodecOptions& options) : options_(options) {}
+  ~RecordCodec();
+  RecordCodec(const RecordCodec&) = delete;
+  RecordCodec& operator=(const RecordCodec&) = delete;
+
+  // From now on, small values are compressed with `dictionary` (FORMAT.md, codec 2). Set at
+  // most once; records written with it need it to be read.
+  void SetDictionary(std::unique_ptr<Dictionary> dictionary);
+  const Dictionary* dictionary() const { return dictionary_.load(std::memory_order_acquire); }
 
   // Appends the record for `value` to *out. Compressed only if that makes it smaller.
   void Encode(const RecordMeta& meta, std::string_view value, std::string* out) const;
@@ -48,7 +84,13 @@ class RecordCodec {
   Status DecodeValue(std::string_view record, const RecordMeta& meta, char* out) const;
 
  private:
+  // Compresses `value` into out[at...]; the frame's size, or 0 if it did not shrink.
+  size_t Compress(std::string_view value, const Dictionary* dict, std::string* out,
+                  size_t at) const;
+
   CodecOptions options_;
+  std::atomic<const Dictionary*> dictionary_{nullptr};  // owned by owned_dictionary_
+  std::unique_ptr<Dictionary> owned_dictionary_;
 };
 
 }  // namespace warmcache::storage::rocks

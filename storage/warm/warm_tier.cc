@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 
 namespace warmcache::storage::warm {
@@ -17,6 +19,10 @@ constexpr size_t kBatchBytes = 4u << 20;
 constexpr auto kWriterIdleWait = std::chrono::milliseconds(100);
 // A damaged database could log a line per request: the first few say it, warm_read_errors counts.
 constexpr uint64_t kLoggedReadErrors = 10;
+// zstd's advice: a dictionary about 1/100 of its samples, trained from a few thousand of them.
+constexpr size_t kDictionarySamples = 4000;
+constexpr size_t kDictionarySampleBytes = 1u << 20;
+constexpr size_t kDictionaryBytes = 16u << 10;
 
 // Item state a record keeps beside the value (RecordMeta::item_bits, FORMAT.md).
 enum ItemBits : uint8_t { kStaleBit = 1, kWinSentBit = 2, kKeyBinaryBit = 4, kFetchedBit = 8 };
@@ -75,6 +81,8 @@ Result<std::unique_ptr<WarmTier>> WarmTier::Open(const WarmOptions& options, con
   }
   std::unique_ptr<WarmTier> tier(
       new WarmTier(options, clock, flush, memory, std::move(kv).value()));
+  // The database was started empty, so a dictionary left beside it describes nothing.
+  std::filesystem::remove(tier->DictionaryPath(), ec);
   tier->may_hold_keys_.store(tier->kv_->HasAnyKey(), std::memory_order_relaxed);
   tier->writer_ = std::thread([t = tier.get()] { t->WriterMain(); });
   pthread_setname_np(tier->writer_.native_handle(), "wc-spill");
@@ -158,6 +166,7 @@ void WarmTier::WriteBatch(std::vector<SpillQueue::Entry>& batch) {
                                  .time = item.time,
                                  .value_len = item.value_len,
                                  .item_bits = BitsOf(item)};
+    SampleForDictionary(item);
     codec_.Encode(meta, item.value(), &m.record);
     raw += item.value_len;
     stored += m.record.size();
@@ -173,6 +182,42 @@ void WarmTier::WriteBatch(std::vector<SpillQueue::Entry>& batch) {
   invalidations_.fetch_add(batch.size() - spills, std::memory_order_relaxed);
   bytes_raw_.fetch_add(raw, std::memory_order_relaxed);
   bytes_stored_.fetch_add(stored, std::memory_order_relaxed);
+}
+
+void WarmTier::SampleForDictionary(const Item& item) {
+  if (dictionary_done_ || !options_.train_dictionary) return;
+  const rocks::CodecOptions defaults;
+  if (item.value_len < options_.compress_min || item.value_len > defaults.dictionary_max_value) {
+    return;
+  }
+  dictionary_samples_.emplace_back(item.value());
+  dictionary_sample_bytes_ += item.value_len;
+  if (dictionary_samples_.size() < kDictionarySamples &&
+      dictionary_sample_bytes_ < kDictionarySampleBytes) {
+    return;
+  }
+  dictionary_done_ = true;
+  Result<std::unique_ptr<rocks::Dictionary>> trained =
+      rocks::Dictionary::Train(dictionary_samples_, kDictionaryBytes, options_.compress_level);
+  const size_t samples = dictionary_samples_.size();
+  std::vector<std::string>().swap(dictionary_samples_);
+  if (!trained.ok()) {
+    spdlog::info("warm tier: no zstd dictionary ({})", trained.status().message());
+    return;
+  }
+  // Records written with it need it to be read: keep it beside the database first.
+  const std::string& bytes = trained.value()->bytes();
+  const std::string path = DictionaryPath();
+  std::ofstream file(path + ".tmp", std::ios::binary | std::ios::trunc);
+  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  file.close();
+  if (!file || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+    spdlog::warn("warm tier: cannot save the zstd dictionary to {}; not using one", path);
+    return;
+  }
+  spdlog::info("warm tier: zstd dictionary of {} bytes trained from {} values", bytes.size(),
+               samples);
+  codec_.SetDictionary(std::move(trained).value());
 }
 
 void WarmTier::Fail(const Status& status, const char* what) {

@@ -30,6 +30,7 @@ struct WarmOptions {
   int io_threads = 2;                    // threads serving reads of the warm tier
   size_t compress_min = 64;              // values shorter than this are stored raw
   int compress_level = 3;                // zstd level
+  bool train_dictionary = true;          // train a zstd dictionary from the first small values
   size_t block_cache_bytes = 8u << 20;   // RocksDB block cache (part of the fixed overhead)
 };
 
@@ -112,13 +113,17 @@ class WarmTier final : public LowerTier {
   ItemRef FromRecord(std::string_view key, const Result<std::string>& record);
   ItemRef CopyLive(const Item& queued, int64_t now) const;
   void Fail(const Status& status, const char* what);
+  // Writer thread: collects small values until there are enough to train a dictionary, then
+  // trains it once, saves it beside the database and hands it to the codec.
+  void SampleForDictionary(const Item& item);
+  std::string DictionaryPath() const { return options_.data_dir + "/warmcache.zdict"; }
 
   const WarmOptions options_;
   const Clock* clock_;       // not owned; outlives the tier
   const FlushState* flush_;  // not owned; outlives the tier
   MemoryTier* memory_;       // not owned; outlives the tier
   std::unique_ptr<rocks::KvStore> kv_;
-  const rocks::RecordCodec codec_;
+  rocks::RecordCodec codec_;
   SpillQueue queue_;
   std::thread writer_;
   std::vector<std::thread> readers_;
@@ -128,6 +133,9 @@ class WarmTier final : public LowerTier {
   bool kicked_ = false;                // guarded by fetch_mu_
   bool readers_stop_ = false;          // guarded by fetch_mu_
   std::atomic<bool> fetch_pending_{false};
+  std::vector<std::string> dictionary_samples_;  // writer thread only
+  size_t dictionary_sample_bytes_ = 0;           // writer thread only
+  bool dictionary_done_ = false;                 // writer thread only
   std::atomic<bool> may_hold_keys_{false};
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};
