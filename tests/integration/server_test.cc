@@ -288,12 +288,14 @@ TEST_F(ServerTest, UnixSocket) {
   auto dir = TempDir::Create();
   ASSERT_TRUE(dir.ok());
   const std::string path = (*dir)->path() + "/wc.sock";
+  // Not the default derived from the socket path under /var/tmp: the temp dir goes away.
+  const std::string data_dir = (*dir)->path() + "/data";
   // With -s there is no TCP port to report, so this test starts the child itself.
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     execl(WC_WARMCACHED_PATH, WC_WARMCACHED_PATH, "-s", path.c_str(), "-a", "700", "-t", "1",
-          static_cast<char*>(nullptr));
+          "--data-dir", data_dir.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
