@@ -165,10 +165,7 @@ StoreOutcome Engine::StoreLocked(MemoryTier::KeyTxn& txn, const StoreRequest& re
   if (!txn.Store(std::move(fresh))) {
     stats.store_no_memory.Add();
     // A failed set must not leave the previous value readable, in RAM or below.
-    if (request.mode == StoreMode::kSet) {
-      txn.Remove();
-      txn.InvalidateLower();
-    }
+    if (request.mode == StoreMode::kSet) txn.Forget();
     return StoreOutcome::kNoMemory;
   }
   if (cas_out != nullptr) *cas_out = item->cas;
@@ -208,8 +205,7 @@ void Engine::RejectTooLarge(StoreMode mode, std::string_view key, ThreadStats& s
   stats.store_too_large.Add();
   if (mode != StoreMode::kSet) return;
   memory_->WithKey(key, [](MemoryTier::KeyTxn& txn) {
-    txn.Remove();
-    txn.InvalidateLower();
+    txn.Forget();
     return true;
   });
 }

@@ -11,22 +11,6 @@ using storage::Item;
 using storage::ItemRef;
 using storage::MemoryTier;
 
-namespace {
-
-// A copy of `old` with the same key, value, flags and expiry, for changes that must not touch
-// a linked item's CAS in place (readers format it without the shard lock).
-ItemRef CopyItem(const Item& old) {
-  ItemRef copy = ItemRef::Allocate(old.key(), old.value_len);
-  if (!copy) return copy;
-  std::memcpy(copy->mutable_value(), old.value().data(), old.value_len);
-  copy->client_flags = old.client_flags;
-  copy->exptime = old.exptime;
-  copy->key_binary = old.key_binary;
-  return copy;
-}
-
-}  // namespace
-
 MetaDebugInfo Engine::Debug(std::string_view key, const Caller& caller) {
   return memory_->WithKey(key, [&](MemoryTier::KeyTxn& txn) {
     MetaDebugInfo info;
@@ -170,8 +154,9 @@ MetaDeleteOutcome Engine::MetaDelete(const MetaDeleteRequest& r, const Caller& c
       txn.Remove();
       return MetaDeleteOutcome::kDeleted;
     }
-    // Mark stale with a new CAS, so the next reader wins the right to recache.
-    ItemRef stale = CopyItem(*item);
+    // Mark stale with a new CAS, so the next reader wins the right to recache. A copy: readers
+    // format a linked item's CAS without the shard lock, so it never changes in place.
+    ItemRef stale = ItemRef::Copy(*item);
     if (!stale) return MetaDeleteOutcome::kNotFound;
     if (r.touch) stale->exptime = new_exptime;
     stale->stale = true;

@@ -3,6 +3,7 @@
 // session consumes the bytes the parser reported.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -111,5 +112,20 @@ struct Command {
   std::string_view args[kMaxArgs];
   int nargs = 0;
 };
+
+// Takes the next space-separated word off the front of *words (a get family's `keys`):
+// empty once none is left.
+inline std::string_view NextWord(std::string_view* words) {
+  const size_t start = words->find_first_not_of(' ');
+  if (start == std::string_view::npos) {
+    *words = {};
+    return {};
+  }
+  words->remove_prefix(start);
+  const size_t end = std::min(words->find(' '), words->size());
+  const std::string_view word = words->substr(0, end);
+  words->remove_prefix(end);
+  return word;
+}
 
 }  // namespace warmcache::protocol

@@ -109,13 +109,10 @@ net::InputResult MemcacheSession::Suspend(size_t request_start) {
 void MemcacheSession::NoteRemainingMisses(std::string_view keys) {
   // Enough for one disk round trip; a longer get defers again for the rest.
   constexpr size_t kMaxBatch = 64;
-  while (!keys.empty() && fetches_->size() < kMaxBatch) {
-    const size_t start = keys.find_first_not_of(' ');
-    if (start == std::string_view::npos) break;
-    keys.remove_prefix(start);
-    const size_t end = std::min(keys.find(' '), keys.size());
-    ctx_->engine->NoteIfMissing(keys.substr(0, end), caller_);
-    keys.remove_prefix(end);
+  while (fetches_->size() < kMaxBatch) {
+    const std::string_view key = protocol::NextWord(&keys);
+    if (key.empty()) break;
+    ctx_->engine->NoteIfMissing(key, caller_);
   }
 }
 
@@ -283,13 +280,8 @@ void MemcacheSession::DoGet(const protocol::Command& cmd) {
   char header[reply::kMaxValueHeader];
   std::string_view keys = cmd.keys;
   keys.remove_prefix(std::exchange(get_resume_offset_, 0));
-  while (!keys.empty()) {
-    const size_t start = keys.find_first_not_of(' ');
-    if (start == std::string_view::npos) break;
-    keys.remove_prefix(start);
-    const size_t end = std::min(keys.find(' '), keys.size());
-    const std::string_view key = keys.substr(0, end);
-    keys.remove_prefix(end);
+  for (std::string_view key = protocol::NextWord(&keys); !key.empty();
+       key = protocol::NextWord(&keys)) {
     storage::ItemRef item =
         touch ? engine.GetAndTouch(key, cmd.exptime, caller_) : engine.Get(key, caller_);
     if (Deferred()) {

@@ -262,13 +262,10 @@ void MemcacheSession::BinaryStat(const bin::Request& req) {
   std::string_view args[protocol::Command::kMaxArgs];
   int nargs = 0;
   std::string_view rest = req.key;
-  while (!rest.empty() && nargs < protocol::Command::kMaxArgs) {
-    const size_t start = rest.find_first_not_of(' ');
-    if (start == std::string_view::npos) break;
-    rest.remove_prefix(start);
-    const size_t end = std::min(rest.find(' '), rest.size());
-    args[nargs++] = rest.substr(0, end);
-    rest.remove_prefix(end);
+  while (nargs < protocol::Command::kMaxArgs) {
+    const std::string_view arg = protocol::NextWord(&rest);
+    if (arg.empty()) break;
+    args[nargs++] = arg;
   }
   line_.clear();
   const std::string_view sub = nargs > 0 ? args[0] : std::string_view();

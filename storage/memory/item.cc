@@ -24,6 +24,21 @@ ItemRef ItemRef::Allocate(std::string_view key, size_t value_len) {
   return ItemRef(item);
 }
 
+ItemRef ItemRef::Copy(const Item& from) {
+  ItemRef copy = Allocate(from.key(), from.value_len);
+  if (!copy) return copy;
+  std::memcpy(copy->mutable_value(), from.value().data(), from.value_len);
+  copy->client_flags = from.client_flags;
+  copy->exptime = from.exptime;
+  copy->cas = from.cas;
+  copy->time = from.time;
+  copy->stale = from.stale;
+  copy->win_sent = from.win_sent;
+  copy->key_binary = from.key_binary;
+  copy->fetched = from.fetched;
+  return copy;
+}
+
 void ItemRef::Release(Item* item) {
   if (item == nullptr) return;
   if (item->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {

@@ -79,6 +79,10 @@ class ItemRef {
   // Allocates a detached item with its key, an uninitialised value and the "\r\n" trailer.
   // Returns an empty ref if memory cannot be had.
   static ItemRef Allocate(std::string_view key, size_t value_len);
+  // A detached copy of `from`: key, value, flags, expiry, CAS, time and the meta bits (stale,
+  // win sent, binary key, fetched); no LRU or disk state. Empty if memory cannot be had.
+  // The caller must hold `from`'s shard lock if it is linked (its header fields may change).
+  static ItemRef Copy(const Item& from);
 
   Item* get() const { return item_; }
   Item* operator->() const { return item_; }

@@ -151,8 +151,10 @@ void MemoryTier::KeyTxn::MarkWinSent() {
   if (item_->disk == kDiskClean) item_->disk = kDiskStale;
 }
 
-void MemoryTier::KeyTxn::InvalidateLower() {
-  if (item_ != nullptr || tier_->lower_ == nullptr) return;
+void MemoryTier::KeyTxn::Forget() {
+  if (item_ != nullptr) return Remove();  // the item's disk state says what to invalidate
+  if (tier_->lower_ == nullptr) return;
+  // Not in RAM: the key may be on disk, or being read from it.
   tier_->InvalidateFetchesLocked(*shard_, key_, hash_);
   if (!tier_->lower_->MayHoldKeys()) return;  // nothing below to invalidate
   tier_->lower_->OnInvalidate(key_);
@@ -304,15 +306,14 @@ bool MemoryTier::EvictOneLocked(Shard& shard, const Item* keep, int64_t now, boo
     if (!victim->fetched) counters.expired_unfetched++;
     DropLocked(shard, victim, /*removed=*/false);
     return true;
-  } else {
-    counters.evicted++;
-    if (victim->exptime != 0) counters.evicted_nonzero++;
-    if (!victim->fetched) counters.evicted_unfetched++;
-    counters.evicted_time = static_cast<uint64_t>(std::max<int64_t>(0, now - victim->time));
-    if (lower_ != nullptr) {
-      ItemRef::Acquire(victim);
-      lower_->OnEvict(ItemRef(victim));
-    }
+  }
+  counters.evicted++;
+  if (victim->exptime != 0) counters.evicted_nonzero++;
+  if (!victim->fetched) counters.evicted_unfetched++;
+  counters.evicted_time = static_cast<uint64_t>(std::max<int64_t>(0, now - victim->time));
+  if (lower_ != nullptr) {
+    ItemRef::Acquire(victim);
+    lower_->OnEvict(ItemRef(victim));
   }
   UnlinkLocked(shard, victim);
   return true;

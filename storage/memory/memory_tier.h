@@ -128,9 +128,9 @@ class MemoryTier {
     void SetExptime(uint32_t exptime);
     // Meta W: marks that a client was told to recache.
     void MarkWinSent();
-    // The slot is empty: makes sure nothing below is served for this key either (a refused or
-    // failed set must not leave the old value readable).
-    void InvalidateLower();
+    // Removes the key from RAM and makes sure the tier below never serves it either: a refused
+    // or failed set must not leave the old value readable anywhere.
+    void Forget();
     // The slot is empty: registers a read of the tier below (see FetchTicket).
     void BeginFetch(FetchTicket* ticket);
     int64_t now() const { return now_; }

@@ -31,6 +31,12 @@ Status FromRocks(const rocksdb::Status& s) {
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
+bool AnyKey(rocksdb::DB* db, const rocksdb::ReadOptions& read_options) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read_options));
+  it->SeekToFirst();
+  return it->Valid();
+}
+
 // Drops records that can never be served again: expired, or older than a flush_all.
 class DeadRecordFilter final : public rocksdb::CompactionFilter {
  public:
@@ -120,11 +126,7 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const KvOptions& options, const C
   if (!s.ok()) return FromRocks(s);
   impl->db.reset(raw);
   if (options.discard_existing) {
-    std::unique_ptr<rocksdb::Iterator> it(impl->db->NewIterator(impl->read_options));
-    it->SeekToFirst();
-    const bool empty = !it->Valid();
-    it.reset();
-    if (!empty) {
+    if (AnyKey(impl->db.get(), impl->read_options)) {
       // We hold the LOCK until the close: nobody else can be using these files.
       impl->db.reset();
       s = rocksdb::DestroyDB(options.path, db_options);
@@ -194,11 +196,7 @@ uint64_t KvStore::ApproximateKeys() {
   return keys;
 }
 
-bool KvStore::HasAnyKey() {
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(impl_->read_options));
-  it->SeekToFirst();
-  return it->Valid();
-}
+bool KvStore::HasAnyKey() { return AnyKey(impl_->db.get(), impl_->read_options); }
 
 KvCounters KvStore::Counters() const {
   return KvCounters{.dropped_files = impl_->drops->files.load(std::memory_order_relaxed),

@@ -70,6 +70,7 @@ class RecordCodec {
   // most once; records written with it need it to be read.
   void SetDictionary(std::unique_ptr<Dictionary> dictionary);
   const Dictionary* dictionary() const { return dictionary_.load(std::memory_order_acquire); }
+  const CodecOptions& options() const { return options_; }
 
   // Appends the record for `value` to *out. Compressed only if that makes it smaller.
   void Encode(const RecordMeta& meta, std::string_view value, std::string* out) const;

@@ -27,8 +27,7 @@ void SpillQueue::PushInvalidate(std::string_view key) {
 
 void SpillQueue::PushLocked(Entry entry) {
   entry.seq = next_seq_++;
-  auto [it, inserted] = index_.try_emplace(entry.key, Pending{entry.seq, entry.item});
-  if (!inserted) it->second = Pending{entry.seq, entry.item};
+  index_.insert_or_assign(entry.key, Pending{entry.seq, entry.item});
   bytes_.fetch_add(entry.bytes, std::memory_order_relaxed);
   entries_.fetch_add(1, std::memory_order_relaxed);
   const bool was_empty = queue_.empty();

@@ -83,7 +83,6 @@ Result<std::unique_ptr<WarmTier>> WarmTier::Open(const WarmOptions& options, con
       new WarmTier(options, clock, flush, memory, std::move(kv).value()));
   // The database was started empty, so a dictionary left beside it describes nothing.
   std::filesystem::remove(tier->DictionaryPath(), ec);
-  tier->may_hold_keys_.store(tier->kv_->HasAnyKey(), std::memory_order_relaxed);
   tier->writer_ = std::thread([t = tier.get()] { t->WriterMain(); });
   pthread_setname_np(tier->writer_.native_handle(), "wc-spill");
   for (int i = 0; i < std::max(1, options.io_threads); ++i) {
@@ -186,8 +185,8 @@ void WarmTier::WriteBatch(std::vector<SpillQueue::Entry>& batch) {
 
 void WarmTier::SampleForDictionary(const Item& item) {
   if (dictionary_done_ || !options_.train_dictionary) return;
-  const rocks::CodecOptions defaults;
-  if (item.value_len < options_.compress_min || item.value_len > defaults.dictionary_max_value) {
+  if (item.value_len < options_.compress_min ||
+      item.value_len > codec_.options().dictionary_max_value) {
     return;
   }
   dictionary_samples_.emplace_back(item.value());
@@ -323,15 +322,7 @@ ItemRef WarmTier::CopyLive(const Item& queued, int64_t now) const {
   if (IsExpired(queued.exptime, now) || flush_->IsFlushed(queued.time, queued.cas, now)) {
     return ItemRef();
   }
-  ItemRef copy = ItemRef::Allocate(queued.key(), queued.value_len);
-  if (!copy) return copy;
-  std::memcpy(copy->mutable_value(), queued.value().data(), queued.value_len);
-  copy->client_flags = queued.client_flags;
-  copy->exptime = queued.exptime;
-  copy->cas = queued.cas;
-  copy->time = queued.time;
-  ApplyBits(BitsOf(queued), copy.get());
-  return copy;
+  return ItemRef::Copy(queued);
 }
 
 ItemRef WarmTier::FromRecord(std::string_view key, const Result<std::string>& record) {

@@ -95,7 +95,6 @@ class WarmTier final : public LowerTier {
   WarmStats Stats();
   // `stats reset`: zeroes the cumulative counters, not the gauges (items, bytes, queue).
   void ResetStats();
-  const WarmOptions& options() const { return options_; }
 
  private:
   WarmTier(const WarmOptions& options, const Clock* clock, const FlushState* flush,
@@ -136,7 +135,7 @@ class WarmTier final : public LowerTier {
   std::vector<std::string> dictionary_samples_;  // writer thread only
   size_t dictionary_sample_bytes_ = 0;           // writer thread only
   bool dictionary_done_ = false;                 // writer thread only
-  std::atomic<bool> may_hold_keys_{false};
+  std::atomic<bool> may_hold_keys_{false};       // the database starts empty (discard_existing)
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<uint64_t> spills_{0}, clean_drops_{0}, invalidations_{0}, hits_{0}, misses_{0},

@@ -155,7 +155,7 @@ TEST_F(LowerTierTest, ARefusedSetInvalidatesAFetchInFlight) {
     return true;
   });
   tier_->WithKey("a", [](MemoryTier::KeyTxn& txn) {
-    txn.InvalidateLower();
+    txn.Forget();
     return true;
   });
   EXPECT_EQ(std::vector<std::string>{"a"}, lower_.invalidated);

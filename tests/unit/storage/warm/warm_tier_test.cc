@@ -71,7 +71,8 @@ class WarmTierTest : public ::testing::Test {
     warm_->Fetch(batch, [&] { done.set_value(); });
     warm_->Kick();
     done.get_future().wait();
-    return batch->IsFinalMiss(key) ? FetchOutcome::kAbsent : FetchOutcome::kInstalled;
+    if (batch->IsFinalMiss(key)) return FetchOutcome::kAbsent;
+    return InRam(key) ? FetchOutcome::kInstalled : FetchOutcome::kInvalidated;
   }
   std::string Value(const std::string& key) {
     ItemRef item = memory_->WithKey(key, [](MemoryTier::KeyTxn& txn) { return txn.Ref(); });
