@@ -47,10 +47,13 @@ Result<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(const std::string& 
                                   : "not a regular file, not a warmcache snapshot file");
   }
   std::unique_ptr<SnapshotReader> reader(new SnapshotReader(fd, static_cast<uint64_t>(st.st_size)));
-  reader->body_hash_ = std::make_unique<BodyHash>();
-  XXH64_reset(reader->body_hash_->state, 0);
   WC_RETURN_IF_ERROR(reader->ReadHeader());
   return reader;
+}
+
+SnapshotReader::SnapshotReader(int fd, uint64_t file_bytes)
+    : fd_(fd), file_bytes_(file_bytes), body_hash_(std::make_unique<BodyHash>()) {
+  XXH64_reset(body_hash_->state, 0);
 }
 
 SnapshotReader::~SnapshotReader() { ::close(fd_); }

@@ -37,7 +37,7 @@ class SnapshotReader {
   uint64_t file_bytes() const { return file_bytes_; }
 
  private:
-  SnapshotReader(int fd, uint64_t file_bytes) : fd_(fd), file_bytes_(file_bytes) {}
+  SnapshotReader(int fd, uint64_t file_bytes);
   Status ReadHeader();
   Status LoadNextFrame(bool* at_trailer);
   Status LoadFrameBody(std::string_view header_bytes);
