@@ -20,8 +20,9 @@ std::string FormatAge(int64_t created, int64_t now) {
 
 std::string FormatFlush(const storage::snapshot::SnapshotInfo& info) {
   if (info.flush_oldest_live == 0) return "none";
-  return fmt::format("flush_all at {} (oldest live CAS {})", FormatUtc(info.flush_oldest_live),
-                     info.flush_oldest_cas);
+  const std::string at = "flush_all at " + FormatUtc(info.flush_oldest_live);
+  if (info.flush_oldest_cas == 0) return at;
+  return fmt::format("{} (also flushes CAS < {})", at, info.flush_oldest_cas);
 }
 
 std::string FormatRatio(const SnapshotSummary& s) {
