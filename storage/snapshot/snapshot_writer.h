@@ -36,7 +36,9 @@ class SnapshotWriter {
   // over kMaxValueBytes, item_bits is over 15, or cas is not below info.next_cas.
   Status Add(const SnapshotRecord& record);
   // Writes the last frame and the trailer, fsyncs, renames to the final path, fsyncs the
-  // directory. After a failure the tmp file is removed and nothing is at `path`.
+  // directory. If writing, fsync or rename fails, the tmp file is removed and `path` is left as
+  // it was; if only the directory fsync fails, the file is in place and kIoError says it may
+  // not survive a crash.
   Status Finish();
   // Closes and removes the tmp file; `path` is left as it was. Idempotent.
   void Abort();
