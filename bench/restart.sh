@@ -125,7 +125,8 @@ main() {
   echo "$PROG: wrote the restart section of $OUT in $((SECONDS - started)) s"
   print_summary
   if ((${#BUGS[@]} > 0)); then
-    printf '%s: FAIL: %s\n' "$PROG" "${BUGS[@]}" >&2
+    local bug
+    for bug in "${BUGS[@]}"; do echo "$PROG: FAIL: $bug" >&2; done
     exit 1
   fi
 }

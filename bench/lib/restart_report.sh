@@ -24,6 +24,7 @@ field() {
 fixed() { if [ "$1" = - ]; then echo -; else awk -v a="$1" -v d="$2" 'BEGIN { printf "%.*f", d, a }'; fi; }
 pct() { if [ "$1" = - ]; then echo -; else awk -v a="$1" 'BEGIN { printf "%.1f%%", 100 * a }'; fi; }
 ms() { if [ "$1" = - ]; then echo -; else awk -v a="$1" 'BEGIN { printf "%.0f ms", 1000 * a }'; fi; }
+dash() { echo "${1:--}"; }
 flag_if() { if [ "$1" != - ] && [ "$1" != 0 ]; then echo "**$1**"; else echo "$1"; fi; }
 
 stop_signal() { if [ "$1" = memcached_e ]; then echo SIGUSR1; else echo SIGTERM; fi; }
@@ -48,7 +49,7 @@ clean_table() {
       "$(label "$name")" "$(stop_signal "$name")" "$(fixed "${STOP_S[$name]:--}" 2)" \
       "$(ms "${READY_S[$name.ready]:--}")" "$(reload_cell "$name")" "$hits" \
       "$(pct "$(awk -v h="$hits" -v n="$KEYS" 'BEGIN { print (h == "-" ? "-" : h / n) }')")" \
-      "$(flag_if "$(field "$name" verify bad_values)")" "$(stat_value "$name" after warm_start)" \
+      "$(flag_if "$(field "$name" verify bad_values)")" "$(dash "$(stat_value "$name" after warm_start)")" \
       "$(field "$name" before p50_us)" "$(field "$name" before p99_us)" \
       "$(field "$name" after p50_us)" "$(field "$name" after p99_us)" \
       "$(pct "$(field "$name" before hit_ratio)")" "$(pct "$(field "$name" after hit_ratio)")"
@@ -68,7 +69,7 @@ crash_table() {
       "$(field "$name" check current)" "$(field "$name" check newer)" \
       "$(flag_if "$(field "$name" check stale)")" "$(flag_if "$(field "$name" check corrupt)")" \
       "$(field "$name" check misses)" "$(field "$name" check lost_acked)" \
-      "$(stat_value "$name" crash warm_start)"
+      "$(dash "$(stat_value "$name" crash warm_start)")"
   done
 }
 
