@@ -267,7 +267,7 @@ restart_server() {
   local name=$1 phase=$2 user_args=() t0 probe flags
   flags=$(server_flags "$name")
   [ "$(id -u)" -eq 0 ] && user_args=(-u root)
-  # shellcheck disable=SC2206  # flag lists by design
+  # shellcheck disable=SC2206,SC2207  # flag lists by design
   local cmd=($(server_pin) "$(binary_of "$name")" -p "${PORT[$name]}" -U 0 -l 127.0.0.1 $SERVER_ARGS
              "${user_args[@]}" $flags)
   bench_cmd "$name" "$phase" --mode ready --poll-ms "$POLL_MS" --max-time "$READY_MAX_TIME"
@@ -304,7 +304,7 @@ start_reload_poll() {
     while awk -v e="$(since "$t0")" -v m="$RELOAD_MAX_TIME" 'BEGIN { exit !(e < m) }'; do
       state=$(server_stats "$port" stats 2>/dev/null | awk '$2 == "warm_reload_state" { print $3 }')
       if [ -z "$state" ]; then echo absent >"$out"; exit 0; fi
-      if [ "$state" = done ]; then since "$t0" >"$out"; exit 0; fi
+      if [ "$state" = "done" ]; then since "$t0" >"$out"; exit 0; fi
       sleep "$RELOAD_POLL"
     done
   ) &
