@@ -61,6 +61,7 @@ Status Server::OpenWarmTier() {
   o.snapshot_dir = settings_.snapshot_dir;
   o.snapshot_keep = settings_.snapshot_keep;
   o.snapshot_file_interval = settings_.snapshot_file_interval;
+  o.current_cas = [engine = &engine_] { return engine->current_cas(); };
   if (!settings_.restore_from.empty()) WC_RETURN_IF_ERROR(RestoreFrom(settings_.restore_from, o));
   // The backlog of evictions waiting for disk is RAM too: an eighth of -m, 4..32 MiB.
   o.spill_queue_bytes = std::clamp<size_t>(settings_.memory_limit / 8, 4u << 20, 32u << 20);
@@ -80,7 +81,7 @@ Status Server::OpenWarmTier() {
   if (restored.start == storage::warm::WarmStart::kDiscarded) {
     spdlog::warn("warm tier: data in {} deleted: {}", dir, restored.discard_reason);
   }
-  warm_->StartBackground([engine = &engine_] { return engine->current_cas(); });
+  warm_->StartBackground();
   return Status::Ok();
 }
 

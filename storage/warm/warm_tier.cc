@@ -175,8 +175,7 @@ void WarmTier::LoadDictionary() {
   dictionary_done_ = true;  // a database has at most one
 }
 
-void WarmTier::StartBackground(std::function<uint64_t()> current_cas) {
-  current_cas_ = std::move(current_cas);
+void WarmTier::StartBackground() {
   background_ = std::thread([this] { BackgroundMain(); });
   pthread_setname_np(background_.native_handle(), "wc-snapshot");
 }
@@ -224,13 +223,18 @@ void WarmTier::BackgroundMain() {
     }
     if (SteadyClock::now() >= next_file) {
       std::string path;
-      Result<ExportStats> stats = ExportToSnapshotDir("scheduled", current_cas_() + 1, &path);
+      Result<ExportStats> stats = ExportToSnapshotDir("scheduled", NextCasForFile(), &path);
       if (!stats.ok())
         spdlog::error("warm tier: scheduled snapshot file: {}", stats.status().ToString());
       next_file = after(file_interval);
     }
     lock.lock();
   }
+}
+
+uint64_t WarmTier::NextCasForFile() const {
+  // Without a counter (tests), the ceiling is above every CAS handed out.
+  return options_.current_cas ? options_.current_cas() + 1 : restored_.next_cas + kCasReservation;
 }
 
 void WarmTier::RequestExport(std::shared_ptr<ExportJob> job) {
@@ -434,8 +438,8 @@ void WarmTier::WriterMain() {
 void WarmTier::MaybeExtendCasCeiling(std::vector<rocks::Mutation>* batch) {
   // After a crash the counter resumes at the saved ceiling; keep it far ahead of the counter.
   // (Checked at every batch and every 100 ms idle: 2^31 CAS values ahead is ample.)
-  if (!current_cas_) return;
-  const uint64_t cas = current_cas_();
+  if (!options_.current_cas) return;
+  const uint64_t cas = options_.current_cas();
   if (cas + kCasReservation / 2 < cas_ceiling_) return;
   cas_ceiling_ = cas + kCasReservation;
   batch->push_back(CasCeilingMutation(cas_ceiling_));

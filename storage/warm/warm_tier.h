@@ -45,6 +45,8 @@ struct WarmOptions {
   std::string snapshot_dir;
   int snapshot_file_interval = 3600;  // --snapshot-file-interval: seconds (0: on request only)
   int snapshot_keep = 3;              // --snapshot-keep: files kept in snapshot_dir
+  // Reads the CAS counter (any thread): the writer keeps the saved ceiling ahead of it.
+  std::function<uint64_t()> current_cas;
 };
 
 // A request for a snapshot file, answered on the warm tier's background thread.
@@ -97,9 +99,8 @@ class WarmTier final : public LowerTier {
                                                 const FlushState* flush, MemoryTier* memory);
   const RestoredState& restored() const { return restored_; }
   // Starts the background work that needs a serving server: loading the saved hottest items
-  // back into RAM, then periodic snapshots. `current_cas` reads the CAS counter (any thread):
-  // the writer keeps the saved ceiling ahead of it.
-  void StartBackground(std::function<uint64_t()> current_cas);
+  // back into RAM, then periodic snapshots.
+  void StartBackground();
   ~WarmTier() override;
   WarmTier(const WarmTier&) = delete;
   WarmTier& operator=(const WarmTier&) = delete;
@@ -178,6 +179,7 @@ class WarmTier final : public LowerTier {
   Result<ExportStats> ExportToSnapshotDir(const std::string& source, uint64_t next_cas,
                                           std::string* path);
   void RunExportJobs();
+  uint64_t NextCasForFile() const;
   // Writer thread: keeps the saved CAS ceiling ahead of the counter.
   void MaybeExtendCasCeiling(std::vector<rocks::Mutation>* batch);
   // Writer thread: collects small values until there are enough to train a dictionary, then
@@ -205,8 +207,7 @@ class WarmTier final : public LowerTier {
   bool dictionary_done_ = false;                 // writer thread only
   std::atomic<bool> may_hold_keys_{false};
   RestoredState restored_;
-  std::function<uint64_t()> current_cas_;  // set before the background thread starts
-  uint64_t cas_ceiling_ = 0;               // writer thread only (after Open)
+  uint64_t cas_ceiling_ = 0;  // writer thread only (after Open)
   std::thread background_;
   std::mutex background_mu_;
   std::condition_variable background_cv_;
