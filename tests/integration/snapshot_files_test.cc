@@ -258,7 +258,9 @@ class SnapshotFilesTest : public ::testing::Test {
         *client_, [](const StatMap& s) { return StatInt(s, "warm_spill_queue") == 0; },
         kSpillDeadline, "warm_spill_queue");
     EXPECT_TRUE(drained.ok()) << drained.status().ToString();
-    if (drained.ok()) EXPECT_GT(StatInt(*drained, "warm_items").value_or(0), 0) << "no spill";
+    if (drained.ok()) {
+      EXPECT_GT(StatInt(*drained, "warm_items").value_or(0), 0) << "nothing spilled to disk";
+    }
     return big;
   }
 
@@ -296,8 +298,9 @@ class SnapshotFilesTest : public ::testing::Test {
     EXPECT_EQ(1, r.exit_status) << what << ": " << r.output;
     EXPECT_EQ(1, CountLines(r.output)) << what << ": " << r.output;
     EXPECT_EQ(0u, r.output.rfind("warmcachectl: ", 0)) << what << ": " << r.output;
-    if (!needle.empty())
+    if (!needle.empty()) {
       EXPECT_NE(std::string::npos, r.output.find(needle)) << what << ": " << r.output;
+    }
   }
   std::optional<RestoreSummary> Restore(const std::string& file, const std::string& data_dir,
                                         const std::vector<std::string>& extra = {}) {
@@ -365,7 +368,9 @@ TEST_F(SnapshotFilesTest, ServerSnapshotRoundTrip) {
   Start(data->path(), {"--snapshot-dir", snaps->path()});
   std::vector<Item> items = FillRamAndDisk("rt:", 1);
   // A key that is not text (meta's base64 keys): "bin\0key".
-  ASSERT_EQ("HD\r\n", Call("ms YmluAGtleQ== 5 b F9 T0\r\nb\0key\r\n"));
+  static constexpr char kBinaryKeySet[] = "ms YmluAGtleQ== 5 b F9 T0\r\nb\0key\r\n";
+  const std::string binary_key_set(kBinaryKeySet, sizeof(kBinaryKeySet) - 1);
+  ASSERT_EQ("HD\r\n", Call(binary_key_set));
   const auto snap = Snapshot();
   ASSERT_TRUE(snap.has_value());
   const auto [file, records] = *snap;
