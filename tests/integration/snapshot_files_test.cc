@@ -22,6 +22,7 @@
 #include <optional>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -592,6 +593,11 @@ TEST_F(SnapshotFilesTest, RestoreSkipsExpiredAndFilters) {
     std::this_thread::sleep_for(kPollEvery);
   }
   ASSERT_GE(std::time(nullptr), stored_by + 2);
+  {
+    const CommandResult r = Ctl({"snapshot", "inspect", snap->first});
+    EXPECT_EQ(0, r.exit_status) << r.output;
+    EXPECT_TRUE(std::regex_search(r.output, std::regex("\n  already expired +3\n"))) << r.output;
+  }
 
   const std::string all_dir = target->File("all");
   const auto summary = Restore(snap->first, all_dir);
@@ -749,6 +755,62 @@ TEST_F(SnapshotFilesTest, RestoreFromFlag) {
   EXPECT_EQ("clean", StatText("warm_start"));
   ExpectServed(items);
   ExpectMissing({deleted});
+}
+
+// A delayed flush_all pending when the file was cut still happens after a restore: the file
+// carries the flush state, and a flushed item must never come back.
+TEST_F(SnapshotFilesTest, PendingFlushAllSurvivesARestore) {
+  auto data = NewDir();
+  auto snaps = NewDir();
+  auto target = NewDir();
+  ASSERT_TRUE(data && snaps && target);
+  Start(data->path(), {"--snapshot-dir", snaps->path()});
+  const std::vector<Item> items = FillRamAndDisk("pf:", 19);
+  const auto flushed_at = Clock::now();
+  ASSERT_EQ("OK\r\n", Call("flush_all 6\r\n"));
+  const auto snap = Snapshot();
+  ASSERT_TRUE(snap.has_value());
+  EXPECT_EQ(items.size(), snap->second);
+  Stop();
+  const auto summary = Restore(snap->first, target->path());
+  ASSERT_TRUE(summary.has_value());
+  Start(target->path());
+  // memcached's delayed flush starts at the first clock tick at or after now + delay - 1 s.
+  if (Clock::now() - flushed_at < seconds(4)) ExpectServed({items.front()});
+  const auto until = Clock::now() + seconds(15);
+  while (Get("get " + items.front().key + "\r\n") != "END\r\n" && Clock::now() < until) {
+    std::this_thread::sleep_for(kPollEvery);
+  }
+  ExpectMissing(items);
+}
+
+// A bad file given to --restore-from: the server refuses to start, with one error line naming
+// the file, and writes nothing into the data directory.
+TEST_F(SnapshotFilesTest, RestoreFromABadFileRefusesToStart) {
+  auto files = NewDir();
+  auto target = NewDir();
+  ASSERT_TRUE(files && target);
+  const std::string file = files->File("foreign.wcsnap");
+  WriteFile(file, AwkwardBytes(4096, 5));
+  std::vector<std::string> args = EphemeralPortArgs();
+  args.insert(args.end(),
+              {"-m", std::to_string(kRamMb), "--data-dir", target->path(), "--restore-from", file});
+  auto started = ServerProcess::Start(WC_WARMCACHED_PATH, args);
+  ASSERT_FALSE(started.ok()) << "warmcached started from a foreign file";
+  // ServerProcess::Start quotes the child's stderr after "stderr: ".
+  const std::string& message = started.status().message();
+  const size_t at = message.find("stderr: ");
+  ASSERT_NE(std::string::npos, at) << message;
+  // One error line naming the file; other lines may only be warnings (as root, one says
+  // memcached would insist on -u).
+  std::vector<std::string> errors;
+  std::istringstream lines(message.substr(at + 8));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" warning ") == std::string::npos) errors.push_back(line);
+  }
+  ASSERT_EQ(1u, errors.size()) << message;
+  EXPECT_NE(std::string::npos, errors[0].find(file)) << errors[0];
+  EXPECT_TRUE(ListDir(target->path()).empty()) << DescribeListing(ListDir(target->path()));
 }
 
 }  // namespace
