@@ -472,7 +472,8 @@ TEST_F(SnapshotFilesTest, ScheduledFilesKeepTheNewestN) {
   ExpectVerifies(written.back(), items.size());
 }
 
-// Files cut within one second share a time stamp; the newest must still be the one kept.
+// Files cut within one second share a time stamp (the later ones get a "-N" suffix); the newest
+// must still be the one kept, and the file an OK reply names must exist.
 TEST_F(SnapshotFilesTest, FilesOfTheSameSecondKeepTheNewest) {
   auto data = NewDir();
   auto snaps = NewDir();
