@@ -54,9 +54,9 @@ bool ParseSegments(const std::string& key, std::string_view data, std::vector<ui
   };
   size_t pos = 0;
   while (pos < data.size()) {
-    const size_t colon = data.find(':', pos);
-    if (colon == std::string_view::npos) return fail("no ':' after byte " + std::to_string(pos));
-    const std::string_view header = data.substr(pos, colon - pos);
+    const size_t bar = data.find('|', pos);
+    if (bar == std::string_view::npos) return fail("no '|' after byte " + std::to_string(pos));
+    const std::string_view header = data.substr(pos, bar - pos);
     const size_t s1 = header.find('/');
     const size_t s2 = header.find('/', s1 + 1);
     const size_t s3 = header.find('/', s2 + 1);
@@ -65,10 +65,10 @@ bool ParseSegments(const std::string& key, std::string_view data, std::vector<ui
     }
     const auto version = ParseU64(header.substr(s1 + 1, s2 - s1 - 1));
     const auto len = ParseU64(header.substr(s2 + 1, s3 - s2 - 1));
-    if (!version || !len || colon + 1 + *len > data.size()) {
+    if (!version || !len || bar + 1 + *len > data.size()) {
       return fail("bad version/length in '" + EscapeBytes(header) + "'");
     }
-    const std::string_view payload = data.substr(colon + 1, *len);
+    const std::string_view payload = data.substr(bar + 1, *len);
     char hex[17];
     std::snprintf(hex, sizeof(hex), "%016llx",
                   static_cast<unsigned long long>(Fnv1a(payload, Fnv1a(header.substr(0, s3)))));
@@ -76,7 +76,7 @@ bool ParseSegments(const std::string& key, std::string_view data, std::vector<ui
       return fail("checksum mismatch in segment of version " + std::to_string(*version));
     }
     versions->push_back(*version);
-    pos = colon + 1 + *len;
+    pos = bar + 1 + *len;
   }
   if (versions->empty()) return fail("empty value");
   return true;
@@ -116,7 +116,7 @@ std::string CrashWorkload::Segment(const std::string& key, uint64_t version, siz
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx",
                 static_cast<unsigned long long>(Fnv1a(payload, Fnv1a(header))));
-  return header + "/" + hex + ":" + std::string(payload);
+  return header + "/" + hex + "|" + std::string(payload);
 }
 
 CrashWorkload::Pending CrashWorkload::AddRequest(size_t index, uint32_t random, std::string* out) {

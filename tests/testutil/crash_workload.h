@@ -45,7 +45,7 @@ struct WriteRun {
   std::vector<std::string> examples;  // the first few unexpected replies
 };
 
-// Values are built from segments "<key>/<version>/<len>/<fnv64 hex>:<len payload bytes>": a set
+// Values are built from segments "<key>/<version>/<len>/<fnv64 hex>|<len payload bytes>": a set
 // writes one segment, an append adds one, so a value is checkable on its own (checksums, the key)
 // and against the model (which versions it holds). A counter's version is its number.
 // Per key the model keeps the version of the last acknowledged write (a value the checker read
