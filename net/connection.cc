@@ -27,6 +27,24 @@ std::function<void()> Connection::MakeResumer() {
   };
 }
 
+std::function<void()> Connection::MakeReleaser() {
+  return [worker = worker_, self = self_] {
+    worker->Post([self] {
+      if (Connection* conn = *self) conn->ReleaseOutput();
+    });
+  };
+}
+
+void Connection::ReleaseOutput() {
+  if (closing_) return;
+  const bool was_full = OutputFull();
+  Flush();
+  if (closing_) return;
+  UpdateReading();
+  // Reading was paused for output; requests already buffered may be waiting.
+  if (was_full && reading_ && !suspended_ && input_.size() > 0) Process();
+}
+
 void Connection::Resume() {
   if (!suspended_ || closing_) return;
   suspended_ = false;
@@ -143,6 +161,7 @@ void Connection::Process() {
 
 void Connection::Flush() {
   if (closing_ || write_in_flight_) return;
+  if (handler_->HoldsOutput()) return;  // ReleaseOutput comes back
   if (out_.staged_bytes() == 0) {
     if (close_after_write_ && !suspended_) Close();
     return;

@@ -37,6 +37,10 @@ class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
   virtual InputResult OnInput(std::string_view input) = 0;
+  // True while the replies gathered so far must not be sent yet (they acknowledge writes not
+  // yet durable). The handler then arranges for the connection's releaser (MakeReleaser) to
+  // run once they may go.
+  virtual bool HoldsOutput() { return false; }
 };
 
 struct ConnectionLimits {
@@ -69,6 +73,8 @@ class Connection {
   // A callable for any thread that resumes this connection after kSuspend (on its loop).
   // Harmless if the connection has closed by then.
   std::function<void()> MakeResumer();
+  // A callable for any thread that sends the replies held by HoldsOutput (on its loop).
+  std::function<void()> MakeReleaser();
   bool closing() const { return closing_; }
   int64_t last_active() const { return info_.last_cmd_time.load(std::memory_order_relaxed); }
 
@@ -83,6 +89,7 @@ class Connection {
   void UpdateReading();
   bool OutputFull() const;
   void Resume();
+  void ReleaseOutput();
 
   Worker* worker_;  // not owned; outlives its connections
   const bool is_unix_;

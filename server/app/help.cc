@@ -54,6 +54,15 @@ warm tier (warmcache's own):
     --warm-io-threads=<n> threads reading the warm tier (default: 2)
     --compress-min=<size> values at least this long are zstd-compressed (default: 64)
     --compress-level=<n>  zstd level, 1..19 (default: 3)
+    --snapshot-interval=<s> seconds between writes of RAM's unsaved items to disk;
+                          0: only at shutdown (default: 60)
+    --durability=snapshot|write-through
+                          write-through: every acknowledged change survives kill -9
+                          (default: snapshot: after a crash, changes since the last
+                          snapshot may be missing, never older values)
+    --damaged-data=fail|discard
+                          a data directory that cannot be opened: fail, or delete it
+                          and start empty (default: fail)
 )";
 }
 

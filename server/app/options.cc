@@ -94,7 +94,20 @@ enum WarmOption : int {
   kWarmIoThreads,
   kCompressMin,
   kCompressLevel,
+  kSnapshotInterval,
+  kDurability,
+  kDamagedData,
 };
+
+// --name=a|b: true for `yes`, false for `no`, a usage error for anything else.
+Status ChoiceOption(const char* name, const char* value, const char* yes, const char* no,
+                    bool* out) {
+  if (std::strcmp(value, yes) != 0 && std::strcmp(value, no) != 0) {
+    return Usage(std::string(name) + " takes " + yes + " or " + no + ", not \"" + value + "\"");
+  }
+  *out = std::strcmp(value, yes) == 0;
+  return Status::Ok();
+}
 
 Status ApplyWarmOption(int opt, const char* value, Settings* s) {
   switch (opt) {
@@ -105,11 +118,13 @@ Status ApplyWarmOption(int opt, const char* value, Settings* s) {
     case kDiskLimit:
       return SizeOption("--disk-limit", value, /*allow_gt=*/true, &s->disk_limit);
     case kPersistence:
-      if (std::strcmp(value, "on") != 0 && std::strcmp(value, "off") != 0) {
-        return Usage(std::string("--persistence takes on or off, not \"") + value + "\"");
-      }
-      s->persistence = std::strcmp(value, "on") == 0;
-      return Status::Ok();
+      return ChoiceOption("--persistence", value, "on", "off", &s->persistence);
+    case kSnapshotInterval:
+      return IntOption("--snapshot-interval", value, 0, 86400 * 7, &s->snapshot_interval);
+    case kDurability:
+      return ChoiceOption("--durability", value, "write-through", "snapshot", &s->write_through);
+    case kDamagedData:
+      return ChoiceOption("--damaged-data", value, "discard", "fail", &s->discard_damaged);
     case kWarmIoThreads:
       return IntOption("--warm-io-threads", value, 1, 64, &s->warm_io_threads);
     case kCompressMin: {
@@ -169,6 +184,9 @@ const option kLongOptions[] = {
     {"warm-io-threads", required_argument, nullptr, kWarmIoThreads},
     {"compress-min", required_argument, nullptr, kCompressMin},
     {"compress-level", required_argument, nullptr, kCompressLevel},
+    {"snapshot-interval", required_argument, nullptr, kSnapshotInterval},
+    {"durability", required_argument, nullptr, kDurability},
+    {"damaged-data", required_argument, nullptr, kDamagedData},
     {nullptr, 0, nullptr, 0},
 };
 

@@ -55,6 +55,9 @@ Status Server::OpenWarmTier() {
   o.io_threads = settings_.warm_io_threads;
   o.compress_min = settings_.compress_min;
   o.compress_level = settings_.compress_level;
+  o.write_through = settings_.write_through;
+  o.snapshot_interval = settings_.snapshot_interval;
+  o.discard_damaged = settings_.discard_damaged;
   // The backlog of evictions waiting for disk is RAM too: an eighth of -m, 4..32 MiB.
   o.spill_queue_bytes = std::clamp<size_t>(settings_.memory_limit / 8, 4u << 20, 32u << 20);
   Result<std::unique_ptr<storage::warm::WarmTier>> opened =
@@ -62,15 +65,25 @@ Status Server::OpenWarmTier() {
   if (!opened.ok()) return opened.status();
   warm_ = std::move(opened).value();
   data_dir_ = dir;
+  // Continue where the data on disk left off, before the first request.
+  const storage::warm::RestoredState& restored = warm_->restored();
+  engine_.RestoreCas(restored.next_cas);
+  flush_.Set(restored.flush_oldest_live, restored.flush_oldest_cas);
   memory_.SetLowerTier(warm_.get());
   session_context_.warm = warm_.get();
-  spdlog::info("warm tier in {} (disk limit {} MiB)", dir, settings_.disk_limit >> 20);
+  spdlog::info("warm tier in {} (disk limit {} MiB): {} start", dir, settings_.disk_limit >> 20,
+               storage::warm::WarmStartName(restored.start));
+  if (restored.start == storage::warm::WarmStart::kDiscarded) {
+    spdlog::warn("warm tier: data in {} deleted: {}", dir, restored.discard_reason);
+  }
+  warm_->StartBackground([engine = &engine_] { return engine->current_cas(); });
   return Status::Ok();
 }
 
 void Server::CloseWarmTier() {
   if (!warm_) return;
-  warm_->Stop();
+  // Only after the last request: RAM is final, so the disk can be marked clean.
+  warm_->Close(engine_.current_cas());
   memory_.SetLowerTier(nullptr);
   session_context_.warm = nullptr;
   warm_.reset();
@@ -105,6 +118,10 @@ void Server::WriteWarmStats(std::string& out, const StatsSnapshot& t) {
                            ? 1.0
                            : static_cast<double>(w.bytes_raw) / static_cast<double>(w.bytes_stored);
   AppendStat(out, "warm_compression_ratio", fmt::format("{:.2f}", ratio));
+  AppendStat(out, "warm_start", storage::warm::WarmStartName(w.start));
+  AppendStat(out, "warm_reload_state", w.reload_state);
+  AppendStat(out, "warm_reloaded_items", w.reloaded_items);
+  AppendStat(out, "warm_snapshots", w.snapshots);
 }
 
 void Server::WriteWarmSettings(std::string& out) const {
@@ -115,6 +132,8 @@ void Server::WriteWarmSettings(std::string& out) const {
   AppendStat(out, "warm_io_threads", static_cast<uint64_t>(settings_.warm_io_threads));
   AppendStat(out, "compress_min", static_cast<uint64_t>(settings_.compress_min));
   AppendStat(out, "compress_level", static_cast<uint64_t>(settings_.compress_level));
+  AppendStat(out, "snapshot_interval", static_cast<uint64_t>(settings_.snapshot_interval));
+  AppendStat(out, "durability", settings_.write_through ? "write-through" : "snapshot");
 }
 
 }  // namespace warmcache::app

@@ -49,6 +49,9 @@ struct Settings {
   int warm_io_threads = 2;            // --warm-io-threads
   size_t compress_min = 64;           // --compress-min: smaller values are stored raw
   int compress_level = 3;             // --compress-level: zstd level
+  int snapshot_interval = 60;         // --snapshot-interval: seconds (0: at shutdown only)
+  bool write_through = false;         // --durability=write-through (default: snapshot)
+  bool discard_damaged = false;       // --damaged-data=discard (default: fail)
   // Process
   int verbose = 0;           // -v, -vv, -vvv
   bool daemonize = false;    // -d

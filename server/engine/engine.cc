@@ -260,15 +260,13 @@ void Engine::FlushAll(int64_t delay) {
   }
   if (!options_.use_cas) {
     flush_->SetOldestLive(deadline);
-    return;
-  }
-  // Items stored during the current second before the flush are caught by their CAS.
-  const int64_t oldest_live = deadline - 1;
-  if (oldest_live <= now) {
-    flush_->Set(oldest_live, NextCas());
+  } else if (deadline - 1 <= now) {
+    // Items stored during the current second before the flush are caught by their CAS.
+    flush_->Set(deadline - 1, NextCas());
   } else {
-    flush_->SetOldestLive(oldest_live);
+    flush_->SetOldestLive(deadline - 1);
   }
+  memory_->NoteFlushAll();  // a flushed item must not come back after a restart either
 }
 
 }  // namespace warmcache::engine

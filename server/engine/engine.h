@@ -93,6 +93,10 @@ class Engine {
   size_t MemcachedItemSize(size_t key_len, size_t value_len, uint32_t flags) const;
   uint64_t NextCas();
   uint64_t current_cas() const { return cas_.load(std::memory_order_relaxed); }
+  // A restart: CAS values continue above every value handed out before (before serving).
+  void RestoreCas(uint64_t last_handed_out) {
+    cas_.store(last_handed_out, std::memory_order_relaxed);
+  }
   int64_t Now() const { return clock_->NowSeconds(); }
   // Seconds left as the meta t flag prints them. memcached counts time from its start (less
   // 62 s) in 32 bits, so a TTL already in the past prints as a number just under 2^32.

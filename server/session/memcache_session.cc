@@ -117,6 +117,29 @@ void MemcacheSession::NoteRemainingMisses(std::string_view keys) {
 }
 
 net::InputResult MemcacheSession::OnInput(std::string_view input) {
+  const net::InputResult result = RunRequests(input);
+  // Writes that replies must not acknowledge before they are durable (see LowerTier): all of
+  // them were queued by this thread while running this connection's requests.
+  if (ctx_->warm != nullptr) {
+    durable_needed_ = std::max(durable_needed_, storage::warm::WarmTier::TakeUnsyncedSeq());
+  }
+  return result;
+}
+
+bool MemcacheSession::HoldsOutput() {
+  if (durable_needed_ == 0) return false;
+  if (ctx_->warm->IsDurable(durable_needed_)) {
+    durable_needed_ = 0;
+    return false;
+  }
+  if (durable_wait_ < durable_needed_) {  // one wake-up per newest write waited for
+    durable_wait_ = durable_needed_;
+    ctx_->warm->WhenDurable(durable_needed_, conn_->MakeReleaser());
+  }
+  return true;
+}
+
+net::InputResult MemcacheSession::RunRequests(std::string_view input) {
   size_t consumed = 0;
   int handled = 0;
   if (first_input_ && !input.empty()) {

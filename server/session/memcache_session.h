@@ -57,8 +57,10 @@ class MemcacheSession final : public net::ConnectionHandler {
 
   MemcacheSession(const SessionContext* context, net::Connection* conn);
   net::InputResult OnInput(std::string_view input) override;
+  bool HoldsOutput() override;
 
  private:
+  net::InputResult RunRequests(std::string_view input);
   // What a command asks of the connection afterwards.
   // kSuspend: the request waits for the warm tier and will run again from its first byte.
   enum class After : uint8_t { kContinue, kClose, kCloseAfterWrite, kSuspend };
@@ -117,7 +119,9 @@ class MemcacheSession final : public net::ConnectionHandler {
   engine::Caller caller_;
   size_t get_resume_offset_ = 0;  // keys of a suspended multi-key get already answered
   bool waiting_for_room_ = false;
-  int inline_backoff_ = 0;  // see ResolvedWithoutWaiting
+  uint64_t durable_needed_ = 0;  // the newest write the replies so far acknowledge
+  uint64_t durable_wait_ = 0;    // the newest one a releaser is registered for
+  int inline_backoff_ = 0;       // see ResolvedWithoutWaiting
   int inline_skip_ = 0;
   protocol::Command cmd_;
   protocol::MetaRequest meta_;

@@ -10,12 +10,12 @@
 
 namespace warmcache::storage {
 
-// What a lower (disk) tier may hold for an item's key, so eviction and removal know whether
-// the disk must be written or invalidated.
+// What a lower (disk) tier holds for an item's key, so eviction and removal know whether the
+// disk must be written or invalidated. Never an older version: a change invalidates that at
+// once (LowerTier).
 enum DiskCopy : uint8_t {
   kNoDiskCopy = 0,  // the disk holds no live record for the key
   kDiskClean = 1,   // the disk holds exactly this version: eviction needs no write
-  kDiskStale = 2,   // the disk may hold an older version: removal must invalidate it
 };
 
 // Lifetime: reference counted. The hash table holds one reference while the item is linked;

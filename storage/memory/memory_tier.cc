@@ -103,13 +103,12 @@ void MemoryTier::KeyTxn::RecordHit() {
 bool MemoryTier::KeyTxn::Store(ItemRef fresh) {
   Item* item = fresh.get();
   item->time = static_cast<uint32_t>(now_);
-  if (item->disk == kNoDiskCopy) {  // installs from below arrive marked clean
-    if (item_ != nullptr) {
-      item->disk = item_->disk == kNoDiskCopy ? kNoDiskCopy : kDiskStale;
-    } else if (tier_->lower_ != nullptr && tier_->lower_->MayHoldKeys()) {
-      item->disk = kDiskStale;  // unknown: the key may have been spilled earlier
-    }
-  }
+  // Installs from below arrive marked clean: they are the disk's own version.
+  const bool from_below = item->disk == kDiskClean;
+  LowerTier* lower = tier_->lower_;
+  const bool older_may_be_below =
+      !from_below && lower != nullptr &&
+      (item_ != nullptr ? item_->disk != kNoDiskCopy : lower->MayHold(key_));
   item->size_class = tier_->classes_.ClassFor(Item::TotalSize(item->key_len, item->value_len));
   if (!tier_->options_.evict_when_full) {
     const size_t freed = item_ ? item_->charged : 0;
@@ -128,8 +127,20 @@ bool MemoryTier::KeyTxn::Store(ItemRef fresh) {
   if (item_ != nullptr) tier_->UnlinkLocked(*shard_, item_);
   tier_->LinkLocked(*shard_, fresh.release(), hash_, now_);
   item_ = item;
+  if (!from_below) SupersedeBelow(item, older_may_be_below);
   if (tier_->options_.evict_when_full) tier_->EvictLocked(*shard_, item_, now_);
   return true;
+}
+
+void MemoryTier::KeyTxn::SupersedeBelow(Item* item, bool older_may_be_below) {
+  LowerTier* lower = tier_->lower_;
+  item->disk = kNoDiskCopy;
+  if (lower == nullptr) return;
+  if (lower->OnChange(*item)) {
+    item->disk = kDiskClean;  // the new version is on its way down, after any older one
+    return;
+  }
+  if (older_may_be_below) lower->OnInvalidate(key_);
 }
 
 void MemoryTier::KeyTxn::Remove() {
@@ -142,13 +153,13 @@ void MemoryTier::KeyTxn::SetExptime(uint32_t exptime) {
   if (item_ == nullptr) return;
   shard_->expiring += (exptime != 0) - (item_->exptime != 0);
   item_->exptime = exptime;
-  if (item_->disk == kDiskClean) item_->disk = kDiskStale;
+  SupersedeBelow(item_, item_->disk != kNoDiskCopy);  // the disk copy has the old expiry
 }
 
 void MemoryTier::KeyTxn::MarkWinSent() {
   if (item_ == nullptr) return;
   item_->win_sent = true;
-  if (item_->disk == kDiskClean) item_->disk = kDiskStale;
+  SupersedeBelow(item_, item_->disk != kNoDiskCopy);
 }
 
 void MemoryTier::KeyTxn::Forget() {
@@ -156,8 +167,7 @@ void MemoryTier::KeyTxn::Forget() {
   if (tier_->lower_ == nullptr) return;
   // Not in RAM: the key may be on disk, or being read from it.
   tier_->InvalidateFetchesLocked(*shard_, key_, hash_);
-  if (!tier_->lower_->MayHoldKeys()) return;  // nothing below to invalidate
-  tier_->lower_->OnInvalidate(key_);
+  if (tier_->lower_->MayHold(key_)) tier_->lower_->OnInvalidate(key_);
 }
 
 void MemoryTier::KeyTxn::BeginFetch(FetchTicket* ticket) {
@@ -227,10 +237,9 @@ void MemoryTier::UnlinkLocked(Shard& shard, Item* item) {
 }
 
 void MemoryTier::DropLocked(Shard& shard, Item* item, bool removed) {
-  // A clean copy below is this very version: it expires or is flushed with it, but an explicit
-  // removal must take it too. A stale copy is older and may outlive this item's expiry.
-  const bool invalidate = item->disk == kDiskStale || (removed && item->disk == kDiskClean);
-  if (invalidate && lower_ != nullptr) lower_->OnInvalidate(item->key());
+  // The copy below, if any, is this very version (see LowerTier): it expires or is flushed
+  // with it, but an explicit removal must take it too.
+  if (removed && item->disk != kNoDiskCopy && lower_ != nullptr) lower_->OnInvalidate(item->key());
   UnlinkLocked(shard, item);
 }
 
@@ -428,6 +437,47 @@ void MemoryTier::ForEachLiveItem(const std::function<bool(const Item&, int64_t n
       }
     }
   }
+}
+
+void MemoryTier::ForEachUnsaved(const std::function<bool(const Item&)>& fn,
+                                const std::function<void()>& shard_done) {
+  for (Shard& shard : shards_) {
+    {
+      std::lock_guard lock(shard.mu);
+      const int64_t now = clock_->NowSeconds();
+      for (Item* head : shard.buckets) {
+        for (Item* item = head; item != nullptr; item = item->hash_next) {
+          if (item->disk == kNoDiskCopy && !IsDeadLocked(*item, now) && fn(*item)) {
+            item->disk = kDiskClean;
+          }
+        }
+      }
+    }
+    shard_done();
+  }
+}
+
+std::vector<std::string> MemoryTier::HottestKeys(size_t max_bytes) const {
+  struct Entry {
+    uint32_t time;
+    std::string key;
+    size_t bytes;
+  };
+  std::vector<Entry> entries;
+  ForEachLiveItem([&](const Item& item, int64_t) {
+    entries.push_back(Entry{item.time, std::string(item.key()), item.charged});
+    return true;
+  });
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.time > b.time; });
+  std::vector<std::string> keys;
+  size_t total = 0;
+  for (Entry& entry : entries) {
+    total += entry.bytes;
+    if (total > max_bytes) break;
+    keys.push_back(std::move(entry.key));
+  }
+  return keys;
 }
 
 MemoryTierStats MemoryTier::Stats() const {

@@ -31,17 +31,28 @@ struct MemoryTierOptions {
 
 // The seam to the tier below (the warm tier). Called with the key's shard lock held, so the
 // calls for one key arrive in the order its changes happened; implementations only queue work.
+// Never stale, even after a crash: a change to a key never leaves an older version of it below.
+// Each change either writes the new version down (write-through) or invalidates the old one at
+// once; the caller of the change (a session) holds its reply until that has reached the disk's
+// log. So the disk holds, per key, nothing or exactly the version in RAM (kDiskClean).
 class LowerTier {
  public:
   virtual ~LowerTier() = default;
   // An item evicted to make room. item->disk says whether the disk already holds it.
   virtual void OnEvict(const ItemRef& item) = 0;
-  // Whatever the disk holds for `key` is no longer valid (deleted, expired, or overwritten
-  // while not in RAM): it must never be served again.
+  // Whatever the disk holds for `key` is no longer valid (deleted, or changed in RAM): it must
+  // never be served again.
   virtual void OnInvalidate(std::string_view key) = 0;
-  // False only while the tier below has never held anything, so a new key needs no
-  // invalidation when it later leaves RAM.
+  // Write-through: `item` (linked, just changed) is written down now and true returned; false
+  // when the tier below only takes evictions.
+  virtual bool OnChange(const Item& item) = 0;
+  // flush_all changed the FlushState: it must outlive a restart.
+  virtual void OnFlushAll() = 0;
+  // False only while the tier below has never held anything.
   virtual bool MayHoldKeys() const = 0;
+  // Whether the tier below may hold a record for `key`, decided without I/O (false: certainly
+  // not).
+  virtual bool MayHold(std::string_view key) = 0;
 };
 
 // A key being read from the tier below while its RAM slot is empty. Registered with the key's
@@ -143,6 +154,8 @@ class MemoryTier {
    private:
     friend class MemoryTier;
     KeyTxn(MemoryTier* tier, Shard* shard, std::string_view key, uint64_t hash, int64_t now);
+    // `item` (linked under this key) just changed: no older version may stay below.
+    void SupersedeBelow(Item* item, bool older_may_be_below);
     MemoryTier* tier_;
     Shard* shard_;
     std::string_view key_;
@@ -185,7 +198,19 @@ class MemoryTier {
   // Calls fn(item, now) on live items, one shard lock at a time, until fn returns false. For
   // bounded admin dumps (`stats cachedump`), not for the request path.
   void ForEachLiveItem(const std::function<bool(const Item&, int64_t now)>& fn) const;
+  // Snapshots: calls fn(item) under its shard lock for every live item the tier below does not
+  // hold yet (kNoDiskCopy), marking it kDiskClean when fn returns true (fn has taken a copy
+  // down). `shard_done` runs between shards, without a lock (to wait for room).
+  void ForEachUnsaved(const std::function<bool(const Item&)>& fn,
+                      const std::function<void()>& shard_done);
+  // The keys of live items, most recently used first (by last access), up to `max_bytes` of
+  // items: what a restart loads back first.
+  std::vector<std::string> HottestKeys(size_t max_bytes) const;
 
+  // flush_all changed the FlushState: the tier below must keep it across restarts.
+  void NoteFlushAll() {
+    if (lower_ != nullptr) lower_->OnFlushAll();
+  }
   // Set before serving and cleared only after the last request; not owned.
   void SetLowerTier(LowerTier* lower) { lower_ = lower; }
   // cache_memlimit: changes -m at run time; evicts down to the new limit.

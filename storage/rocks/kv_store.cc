@@ -10,6 +10,8 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <filesystem>
+#include <system_error>
 
 #include "storage/rocks/record_codec.h"
 
@@ -74,14 +76,90 @@ class BudgetDropCounter final : public rocksdb::EventListener {
   std::atomic<uint64_t> bytes{0};
 };
 
+// The warm tier's own state (FORMAT.md, "Meta records") lives beside the records in a column
+// family of its own: no memcached key can collide with it, and FIFO compaction, which drops
+// whole files of records, never drops it.
+constexpr const char* kMetaFamily = "warmcache.meta";
+
+rocksdb::ColumnFamilyOptions MetaFamilyOptions() {
+  rocksdb::ColumnFamilyOptions o;
+  o.write_buffer_size = 1u << 20;  // a few small records
+  o.max_write_buffer_number = 2;
+  o.compression = rocksdb::kNoCompression;
+  return o;
+}
+
+// Files a damaged database may consist of: what RocksDB writes, and the warm tier's own files.
+// Nothing else in the directory is touched when such a database is discarded.
+bool IsDatabaseFile(const std::string& name) {
+  for (const char* prefix :
+       {"CURRENT", "MANIFEST-", "OPTIONS-", "LOG", "IDENTITY", "LOCK", "warmcache."}) {
+    if (name.rfind(prefix, 0) == 0) return true;
+  }
+  for (const char* suffix : {".sst", ".log", ".dbtmp", ".blob"}) {
+    const size_t n = std::char_traits<char>::length(suffix);
+    if (name.size() > n && name.compare(name.size() - n, n, suffix) == 0) return true;
+  }
+  return false;
+}
+
+void RemoveDatabaseFiles(const std::string& path) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    if (IsDatabaseFile(entry.path().filename().string())) {
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  }
+}
+
 }  // namespace
 
 struct KvStore::Impl {
   std::unique_ptr<DeadRecordFilter> filter;
   std::shared_ptr<BudgetDropCounter> drops = std::make_shared<BudgetDropCounter>();
+  std::string path;
+  rocksdb::Options db_options;
   std::unique_ptr<rocksdb::DB> db;
+  rocksdb::ColumnFamilyHandle* records = nullptr;  // owned by db
+  rocksdb::ColumnFamilyHandle* meta = nullptr;     // destroyed before db closes
   rocksdb::WriteOptions write_options;
   rocksdb::ReadOptions read_options;
+  bool discarded = false;
+
+  rocksdb::Status OpenDb() {
+    rocksdb::DBOptions db_wide(db_options);
+    db_wide.create_missing_column_families = true;
+    const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+        {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)},
+        {kMetaFamily, MetaFamilyOptions()}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    const rocksdb::Status s = rocksdb::DB::Open(db_wide, path, families, &handles, &raw);
+    if (!s.ok()) return s;
+    db.reset(raw);
+    records = db->DefaultColumnFamily();
+    meta = handles[1];
+    db->DestroyColumnFamilyHandle(handles[0]);  // DefaultColumnFamily() stays valid
+    return s;
+  }
+  void CloseDb() {
+    if (!db) return;
+    if (meta != nullptr) db->DestroyColumnFamilyHandle(meta);
+    meta = nullptr;
+    records = nullptr;
+    db.reset();
+  }
+  // Deletes the database's files (we hold or just held its lock) and creates it anew.
+  rocksdb::Status Recreate() {
+    CloseDb();
+    const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+        {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)},
+        {kMetaFamily, MetaFamilyOptions()}};
+    rocksdb::Status s = rocksdb::DestroyDB(path, db_options, families);
+    if (!s.ok()) RemoveDatabaseFiles(path);  // too damaged for RocksDB to list its own files
+    return OpenDb();
+  }
+  ~Impl() { CloseDb(); }
 };
 
 KvStore::KvStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -91,7 +169,8 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const KvOptions& options, const C
                                                const FlushState* flush) {
   auto impl = std::make_unique<Impl>();
   impl->filter = std::make_unique<DeadRecordFilter>(clock, flush);
-  rocksdb::Options db_options;
+  impl->path = options.path;
+  rocksdb::Options& db_options = impl->db_options;
   db_options.create_if_missing = true;
   db_options.compaction_filter = impl->filter.get();
   db_options.write_buffer_size = options.write_buffer_bytes;
@@ -121,19 +200,16 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const KvOptions& options, const C
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // misses skip most files
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   impl->write_options.sync = options.sync_writes;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, &raw);
+  rocksdb::Status s = impl->OpenDb();
+  if (!s.ok() && options.discard_damaged && FromRocks(s).code() != StatusCode::kBusy) {
+    // A lock held elsewhere is never "damage": only a database nobody uses is discarded.
+    impl->discarded = true;
+    s = impl->Recreate();
+  }
   if (!s.ok()) return FromRocks(s);
-  impl->db.reset(raw);
-  if (options.discard_existing) {
-    if (AnyKey(impl->db.get(), impl->read_options)) {
-      // We hold the LOCK until the close: nobody else can be using these files.
-      impl->db.reset();
-      s = rocksdb::DestroyDB(options.path, db_options);
-      if (s.ok()) s = rocksdb::DB::Open(db_options, options.path, &raw);
-      if (!s.ok()) return FromRocks(s);
-      impl->db.reset(raw);
-    }
+  if (options.discard_existing && AnyKey(impl->db.get(), impl->read_options)) {
+    s = impl->Recreate();
+    if (!s.ok()) return FromRocks(s);
   }
   return std::unique_ptr<KvStore>(new KvStore(std::move(impl)));
 }
@@ -170,17 +246,60 @@ void KvStore::MultiGet(const std::vector<std::string_view>& keys,
   }
 }
 
-Status KvStore::Write(const std::vector<Mutation>& batch) {
+Status KvStore::Write(const std::vector<Mutation>& batch, bool sync) {
   rocksdb::WriteBatch write;
   for (const Mutation& m : batch) {
+    rocksdb::ColumnFamilyHandle* family = m.meta ? impl_->meta : impl_->records;
     if (m.erase) {
-      write.Delete(ToSlice(m.key));
+      write.Delete(family, ToSlice(m.key));
     } else {
-      write.Put(ToSlice(m.key), ToSlice(m.record));
+      write.Put(family, ToSlice(m.key), ToSlice(m.record));
     }
   }
-  return FromRocks(impl_->db->Write(impl_->write_options, &write));
+  rocksdb::WriteOptions options = impl_->write_options;
+  options.sync = options.sync || sync;
+  return FromRocks(impl_->db->Write(options, &write));
 }
+
+Result<std::string> KvStore::GetMeta(std::string_view name) {
+  std::string value;
+  const rocksdb::Status s = impl_->db->Get(impl_->read_options, impl_->meta, ToSlice(name), &value);
+  if (!s.ok()) return FromRocks(s);
+  return value;
+}
+
+std::vector<std::pair<std::string, std::string>> KvStore::ScanMeta(std::string_view prefix) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(impl_->read_options, impl_->meta));
+  for (it->Seek(ToSlice(prefix)); it->Valid() && it->key().starts_with(ToSlice(prefix));
+       it->Next()) {
+    out.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  return out;
+}
+
+Status KvStore::ForEachRecord(const std::function<bool(std::string_view, std::string_view)>& fn) {
+  rocksdb::ReadOptions options = impl_->read_options;
+  options.fill_cache = false;  // an export reads everything once: keep the hot blocks cached
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(options, impl_->records));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!fn(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status());
+}
+
+Status KvStore::FlushMemtables() {
+  rocksdb::FlushOptions options;
+  options.wait = true;
+  return FromRocks(impl_->db->Flush(options, {impl_->records, impl_->meta}));
+}
+
+Status KvStore::DiscardAll() { return FromRocks(impl_->Recreate()); }
+
+bool KvStore::was_discarded() const { return impl_->discarded; }
 
 uint64_t KvStore::ApproximateDiskBytes() {
   uint64_t sst = 0;

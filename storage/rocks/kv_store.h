@@ -5,9 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "server/common/clock.h"
@@ -28,6 +30,9 @@ struct KvOptions {
   uint64_t max_merge_bytes = 64u << 20;
   // Start empty: whatever an earlier process left is deleted (after taking the lock).
   bool discard_existing = false;
+  // A database RocksDB cannot open (damaged files) is deleted and created anew instead of
+  // failing. Never applies to a directory another process holds.
+  bool discard_damaged = false;
 };
 
 // Cumulative counters since Open.
@@ -40,6 +45,9 @@ struct Mutation {
   std::string key;
   std::string record;  // empty with `erase`
   bool erase = false;
+  // The key names the warm tier's own state (FORMAT.md, "Meta records"), kept apart from the
+  // memcached keys in a column family of its own.
+  bool meta = false;
 };
 
 // Thread safety: all methods may be called concurrently (RocksDB is thread-safe). They block
@@ -61,8 +69,22 @@ class KvStore {
   bool MayContain(std::string_view key);
   // Get for several keys in one call: results[i] answers keys[i].
   void MultiGet(const std::vector<std::string_view>& keys, std::vector<Result<std::string>>* out);
-  // One atomic batch: what a group commit writes.
-  Status Write(const std::vector<Mutation>& batch);
+  // One atomic batch: what a group commit writes. `sync` makes it (and everything written
+  // before it) survive a power cut, not only a process crash.
+  Status Write(const std::vector<Mutation>& batch, bool sync = false);
+  // A meta record; kNotFound if absent.
+  Result<std::string> GetMeta(std::string_view name);
+  // Every meta record whose name starts with `prefix`, in name order.
+  std::vector<std::pair<std::string, std::string>> ScanMeta(std::string_view prefix);
+  // Calls fn(key, record) for every record of a consistent point-in-time view, in key order,
+  // until fn returns false (exports).
+  Status ForEachRecord(const std::function<bool(std::string_view, std::string_view)>& fn);
+  // Writes the memtables to table files (a clean shutdown: the next open replays no log).
+  Status FlushMemtables();
+  // Deletes every record and meta record (the files go; the directory lock stays held).
+  Status DiscardAll();
+  // Whether Open found the database damaged and started it anew (discard_damaged).
+  bool was_discarded() const;
   // Bytes on disk (SST files and WAL), as RocksDB estimates them.
   uint64_t ApproximateDiskBytes();
   uint64_t ApproximateKeys();

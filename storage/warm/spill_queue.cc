@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "storage/warm/spill_queue.h"
 
+#include <algorithm>
+
 namespace warmcache::storage::warm {
 
 namespace {
@@ -8,32 +10,42 @@ namespace {
 constexpr size_t kEntryOverhead = 96;
 }  // namespace
 
-void SpillQueue::PushItem(ItemRef item) {
+uint64_t SpillQueue::PushItem(ItemRef item) {
   Entry entry;
   entry.key.assign(item->key());
   entry.bytes = Item::TotalSize(item->key_len, item->value_len) + kEntryOverhead;
   entry.item = std::move(item);
   std::lock_guard lock(mu_);
-  PushLocked(std::move(entry));
+  return PushLocked(std::move(entry));
 }
 
-void SpillQueue::PushInvalidate(std::string_view key) {
+uint64_t SpillQueue::PushInvalidate(std::string_view key) {
   Entry entry;
   entry.key.assign(key);
   entry.bytes = key.size() + kEntryOverhead;
   std::lock_guard lock(mu_);
-  PushLocked(std::move(entry));
+  return PushLocked(std::move(entry));
 }
 
-void SpillQueue::PushLocked(Entry entry) {
+uint64_t SpillQueue::PushBarrier() {
+  Entry entry;
+  entry.barrier = true;
+  entry.bytes = kEntryOverhead;
+  std::lock_guard lock(mu_);
+  return PushLocked(std::move(entry));
+}
+
+uint64_t SpillQueue::PushLocked(Entry entry) {
   entry.seq = next_seq_++;
-  index_.insert_or_assign(entry.key, Pending{entry.seq, entry.item});
+  const uint64_t seq = entry.seq;
+  if (!entry.barrier) index_.insert_or_assign(entry.key, Pending{entry.seq, entry.item});
   bytes_.fetch_add(entry.bytes, std::memory_order_relaxed);
   entries_.fetch_add(1, std::memory_order_relaxed);
   const bool was_empty = queue_.empty();
   queue_.push_back(std::move(entry));
   // The writer sleeps only on an empty queue; later pushes find it busy.
   if (was_empty) ready_.notify_one();
+  return seq;
 }
 
 std::optional<ItemRef> SpillQueue::Lookup(std::string_view key) const {
@@ -64,12 +76,19 @@ void SpillQueue::Retire(std::vector<Entry>* batch) {
     size_t bytes = 0;
     for (const Entry& entry : *batch) {
       bytes += entry.bytes;
+      if (entry.barrier) continue;
       auto it = index_.find(entry.key);
       if (it != index_.end() && it->second.seq == entry.seq) index_.erase(it);
     }
     bytes_.fetch_sub(bytes, std::memory_order_relaxed);
     entries_.fetch_sub(batch->size(), std::memory_order_relaxed);
     if (bytes_.load(std::memory_order_relaxed) <= limit_bytes_ / 2) wake.swap(waiters_);
+    // One writer takes entries in order, so a batch's last entry bounds everything applied.
+    if (!batch->empty()) {
+      const uint64_t durable = batch->back().seq;
+      durable_seq_.store(durable, std::memory_order_release);
+      TakeDurableWaitersLocked(durable, &wake);
+    }
   }
   // Items are released outside the lock: freeing memory is not queue work.
   batch->clear();
@@ -87,12 +106,34 @@ void SpillQueue::WhenRoom(std::function<void()> wake) {
   wake();
 }
 
+void SpillQueue::WhenDurable(uint64_t seq, std::function<void()> wake) {
+  {
+    std::lock_guard lock(mu_);
+    if (!IsDurable(seq) && !stopped_) {
+      durable_waiters_.emplace_back(seq, std::move(wake));
+      return;
+    }
+  }
+  wake();
+}
+
+void SpillQueue::TakeDurableWaitersLocked(uint64_t durable,
+                                          std::vector<std::function<void()>>* wake) {
+  auto ready = std::partition(durable_waiters_.begin(), durable_waiters_.end(),
+                              [durable](const auto& waiter) { return waiter.first > durable; });
+  for (auto it = ready; it != durable_waiters_.end(); ++it) wake->push_back(std::move(it->second));
+  durable_waiters_.erase(ready, durable_waiters_.end());
+}
+
 void SpillQueue::Stop() {
   std::vector<std::function<void()>> wake;
   {
     std::lock_guard lock(mu_);
     stopped_ = true;
     wake.swap(waiters_);
+    // Nothing more will be written: a reply held for durability goes out (the tier has stopped
+    // taking writes only at shutdown, after the last connection).
+    TakeDurableWaitersLocked(UINT64_MAX, &wake);
   }
   ready_.notify_all();
   for (auto& fn : wake) fn();

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "storage/memory/item.h"
@@ -30,15 +31,19 @@ class SpillQueue {
  public:
   struct Entry {
     std::string key;
-    ItemRef item;  // empty: invalidate the key
+    ItemRef item;  // empty: invalidate the key (unless a barrier)
     uint64_t seq = 0;
     size_t bytes = 0;
+    // No key: the writer saves the warm tier's own state (flush_all) with this batch.
+    bool barrier = false;
   };
 
   explicit SpillQueue(size_t limit_bytes) : limit_bytes_(limit_bytes) {}
 
-  void PushItem(ItemRef item);
-  void PushInvalidate(std::string_view key);
+  // Each returns the entry's sequence number: IsDurable(seq) once the writer has applied it.
+  uint64_t PushItem(ItemRef item);
+  uint64_t PushInvalidate(std::string_view key);
+  uint64_t PushBarrier();
   // The newest pending entry for `key`: nullopt if none; an empty ItemRef if it is an
   // invalidation.
   std::optional<ItemRef> Lookup(std::string_view key) const;
@@ -56,6 +61,10 @@ class SpillQueue {
   bool Backlogged() const { return bytes_.load(std::memory_order_relaxed) > limit_bytes_; }
   // Calls `wake` once the backlog has room (at once, on this thread, if it has room now).
   void WhenRoom(std::function<void()> wake);
+  // Whether every entry up to `seq` has been applied (written to RocksDB's log).
+  bool IsDurable(uint64_t seq) const { return durable_seq_.load(std::memory_order_acquire) >= seq; }
+  // Calls `wake` once IsDurable(seq) (at once, on this thread, if it is already).
+  void WhenDurable(uint64_t seq, std::function<void()> wake);
   void Stop();
 
   size_t pending_entries() const { return entries_.load(std::memory_order_relaxed); }
@@ -70,18 +79,21 @@ class SpillQueue {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  void PushLocked(Entry entry);
+  uint64_t PushLocked(Entry entry);
+  void TakeDurableWaitersLocked(uint64_t durable, std::vector<std::function<void()>>* wake);
 
   const size_t limit_bytes_;
   mutable std::mutex mu_;
   std::condition_variable ready_;
-  std::deque<Entry> queue_;                                                // guarded by mu_
-  std::unordered_map<std::string, Pending, Hash, std::equal_to<>> index_;  // guarded by mu_
-  std::vector<std::function<void()>> waiters_;                             // guarded by mu_
-  uint64_t next_seq_ = 1;                                                  // guarded by mu_
-  bool stopped_ = false;                                                   // guarded by mu_
+  std::deque<Entry> queue_;                                                  // guarded by mu_
+  std::unordered_map<std::string, Pending, Hash, std::equal_to<>> index_;    // guarded by mu_
+  std::vector<std::function<void()>> waiters_;                               // guarded by mu_
+  std::vector<std::pair<uint64_t, std::function<void()>>> durable_waiters_;  // guarded by mu_
+  uint64_t next_seq_ = 1;                                                    // guarded by mu_
+  bool stopped_ = false;                                                     // guarded by mu_
   std::atomic<size_t> bytes_{0};
   std::atomic<size_t> entries_{0};
+  std::atomic<uint64_t> durable_seq_{0};
 };
 
 }  // namespace warmcache::storage::warm

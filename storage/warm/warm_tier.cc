@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <iterator>
 #include <system_error>
 
 namespace warmcache::storage::warm {
@@ -23,6 +25,15 @@ constexpr uint64_t kLoggedReadErrors = 10;
 constexpr size_t kDictionarySamples = 4000;
 constexpr size_t kDictionarySampleBytes = 1u << 20;
 constexpr size_t kDictionaryBytes = 16u << 10;
+
+// The write whose durability the current request's reply waits for (see TakeUnsyncedSeq).
+thread_local uint64_t t_unsynced_seq = 0;
+
+void NoteUnsynced(uint64_t seq) { t_unsynced_seq = std::max(t_unsynced_seq, seq); }
+
+// Reloading stops short of the memory limit: it must not evict what it loaded itself.
+constexpr double kReloadFill = 0.9;
+constexpr size_t kReloadBatch = 256;
 
 // Item state a record keeps beside the value (RecordMeta::item_bits, FORMAT.md).
 enum ItemBits : uint8_t { kStaleBit = 1, kWinSentBit = 2, kKeyBinaryBit = 4, kFetchedBit = 8 };
@@ -69,20 +80,28 @@ Result<std::unique_ptr<WarmTier>> WarmTier::Open(const WarmOptions& options, con
   kv_options.write_buffer_bytes = budget.write_buffer_bytes;
   kv_options.table_budget_bytes = budget.table_bytes;
   kv_options.max_merge_bytes = 4 * budget.write_buffer_bytes;
-  // What a previous process spilled may be older than values it held only in RAM when it
-  // stopped: serving it could return a stale value. Until restarts restore RAM too (snapshots,
-  // issue #5), the warm tier starts empty.
-  // TODO(#5): keep the data after a clean shutdown that wrote RAM out.
-  kv_options.discard_existing = true;
+  kv_options.discard_damaged = options.discard_damaged;
   Result<std::unique_ptr<rocks::KvStore>> kv = rocks::KvStore::Open(kv_options, clock, flush);
   if (!kv.ok()) {
+    const bool damaged = kv.status().code() != StatusCode::kBusy;
     return Status(kv.status().code(),
-                  "data directory " + options.data_dir + ": " + kv.status().message());
+                  "data directory " + options.data_dir + ": " + kv.status().message() +
+                      (damaged ? " (--damaged-data=discard deletes it and starts empty)" : ""));
+  }
+  Result<RestoredState> restored = OpenWarmState(kv.value().get(), options.data_dir);
+  if (!restored.ok()) {
+    return Status(restored.status().code(),
+                  "data directory " + options.data_dir + ": " + restored.status().message());
   }
   std::unique_ptr<WarmTier> tier(
       new WarmTier(options, clock, flush, memory, std::move(kv).value()));
-  // The database was started empty, so a dictionary left beside it describes nothing.
-  std::filesystem::remove(tier->DictionaryPath(), ec);
+  tier->restored_ = std::move(restored).value();
+  tier->cas_ceiling_ = tier->restored_.next_cas + kCasReservation;
+  const WarmStart start = tier->restored_.start;
+  if (start == WarmStart::kClean || start == WarmStart::kRecovered) {
+    tier->may_hold_keys_.store(tier->kv_->HasAnyKey(), std::memory_order_relaxed);
+    tier->LoadDictionary();
+  }
   tier->writer_ = std::thread([t = tier.get()] { t->WriterMain(); });
   pthread_setname_np(tier->writer_.native_handle(), "wc-spill");
   for (int i = 0; i < std::max(1, options.io_threads); ++i) {
@@ -104,7 +123,124 @@ WarmTier::WarmTier(const WarmOptions& options, const Clock* clock, const FlushSt
 
 WarmTier::~WarmTier() { Stop(); }
 
+void WarmTier::LoadDictionary() {
+  std::ifstream file(DictionaryPath(), std::ios::binary);
+  if (!file) return;
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  Result<std::unique_ptr<rocks::Dictionary>> dictionary =
+      rocks::Dictionary::FromBytes(std::move(bytes), options_.compress_level);
+  // Records written with it need it; without it they read as damaged, which is a miss.
+  if (!dictionary.ok()) {
+    spdlog::warn("warm tier: unreadable zstd dictionary {}: {}", DictionaryPath(),
+                 dictionary.status().ToString());
+    return;
+  }
+  codec_.SetDictionary(std::move(dictionary).value());
+  dictionary_done_ = true;  // a database has at most one
+}
+
+void WarmTier::StartBackground(std::function<uint64_t()> current_cas) {
+  current_cas_ = std::move(current_cas);
+  background_ = std::thread([this] { BackgroundMain(); });
+  pthread_setname_np(background_.native_handle(), "wc-snapshot");
+}
+
+void WarmTier::StopBackground() {
+  {
+    std::lock_guard lock(background_mu_);
+    background_stop_ = true;
+  }
+  background_cv_.notify_all();
+  if (background_.joinable()) background_.join();
+}
+
+void WarmTier::BackgroundMain() {
+  ReloadHotItems();
+  std::unique_lock lock(background_mu_);
+  while (options_.snapshot_interval > 0 && !background_stop_) {
+    background_cv_.wait_for(lock, std::chrono::seconds(options_.snapshot_interval));
+    if (background_stop_) break;
+    lock.unlock();
+    const size_t written = Snapshot();
+    spdlog::debug("warm tier: snapshot wrote {} items", written);
+    lock.lock();
+  }
+}
+
+void WarmTier::ReloadHotItems() {
+  const std::vector<std::string>& keys = restored_.hot_keys;
+  if (keys.empty()) return;
+  reload_state_.store(1, std::memory_order_relaxed);
+  const auto started = std::chrono::steady_clock::now();
+  const size_t room =
+      static_cast<size_t>(static_cast<double>(memory_->memory_limit()) * kReloadFill);
+  size_t next = 0;
+  while (next < keys.size() && memory_->used_memory() < room) {
+    {
+      std::lock_guard lock(background_mu_);
+      if (background_stop_) break;
+    }
+    auto batch = std::make_shared<FetchBatch>();
+    for (; next < keys.size() && batch->size() < kReloadBatch; ++next) {
+      memory_->WithKey(keys[next], [&](MemoryTier::KeyTxn& txn) {
+        if (txn.item() == nullptr) txn.BeginFetch(batch->Add());
+        return true;
+      });
+    }
+    std::vector<PendingFetch> work{PendingFetch{batch, [] {}}};
+    ReadBatches(work, /*reload=*/true);
+    batch->Settle();
+  }
+  reload_state_.store(2, std::memory_order_relaxed);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("warm tier: reloaded {} of the {} hottest items into RAM in {:.1f} s",
+               reloaded_items_.load(std::memory_order_relaxed), keys.size(), seconds);
+}
+
+size_t WarmTier::Snapshot() {
+  if (failed_.load(std::memory_order_relaxed)) return 0;
+  size_t written = 0;
+  memory_->ForEachUnsaved(
+      [&](const Item& item) {
+        // A copy: the item stays linked, and hits change its header fields meanwhile.
+        ItemRef copy = ItemRef::Copy(item);
+        if (!copy) return false;
+        may_hold_keys_.store(true, std::memory_order_relaxed);
+        queue_.PushItem(std::move(copy));
+        ++written;
+        return true;
+      },
+      [&] {
+        if (!queue_.Backlogged()) return;
+        std::promise<void> room;
+        queue_.WhenRoom([&room] { room.set_value(); });
+        room.get_future().wait();
+      });
+  snapshots_.fetch_add(1, std::memory_order_relaxed);
+  return written;
+}
+
+void WarmTier::Close(uint64_t next_cas) {
+  StopBackground();
+  const size_t written = Snapshot();
+  const std::vector<std::string> hot = memory_->HottestKeys(memory_->memory_limit());
+  Stop();
+  if (failed_.load(std::memory_order_relaxed)) return;  // the next start will not trust it
+  const Status saved =
+      SaveCleanShutdown(kv_.get(), next_cas, flush_->oldest_live(), flush_->oldest_cas(), hot);
+  if (!saved.ok()) {
+    spdlog::error(
+        "warm tier: cannot mark the data directory clean ({}); the next start treats "
+        "this stop as a crash",
+        saved.ToString());
+    return;
+  }
+  spdlog::info("warm tier: clean shutdown, {} items written from RAM", written);
+}
+
 void WarmTier::Stop() {
+  StopBackground();
   if (stopped_.exchange(true)) return;
   {
     std::lock_guard lock(fetch_mu_);
@@ -130,17 +266,55 @@ void WarmTier::OnEvict(const ItemRef& item) {
 
 void WarmTier::OnInvalidate(std::string_view key) {
   if (failed_.load(std::memory_order_relaxed)) return;
-  queue_.PushInvalidate(key);
+  NoteUnsynced(queue_.PushInvalidate(key));
 }
+
+bool WarmTier::OnChange(const Item& item) {
+  if (!options_.write_through || failed_.load(std::memory_order_relaxed)) return false;
+  ItemRef copy = ItemRef::Copy(item);  // the linked item's header keeps changing
+  if (!copy) return false;             // the caller invalidates instead
+  may_hold_keys_.store(true, std::memory_order_relaxed);
+  NoteUnsynced(queue_.PushItem(std::move(copy)));
+  return true;
+}
+
+void WarmTier::OnFlushAll() {
+  if (failed_.load(std::memory_order_relaxed)) return;
+  NoteUnsynced(queue_.PushBarrier());  // the writer saves the flush state with it
+}
+
+bool WarmTier::MayHold(std::string_view key) {
+  if (!MayHoldKeys() || failed_.load(std::memory_order_relaxed)) return false;
+  return queue_.Lookup(key).has_value() || kv_->MayContain(key);
+}
+
+uint64_t WarmTier::TakeUnsyncedSeq() { return std::exchange(t_unsynced_seq, 0); }
 
 void WarmTier::WhenRoom(std::function<void()> wake) { queue_.WhenRoom(std::move(wake)); }
 
 void WarmTier::WriterMain() {
   std::vector<SpillQueue::Entry> batch;
   while (queue_.TakeBatch(&batch, kBatchEntries, kBatchBytes, kWriterIdleWait)) {
-    if (!batch.empty()) WriteBatch(batch);
+    if (!batch.empty()) {
+      WriteBatch(batch);
+    } else if (!failed_.load(std::memory_order_relaxed)) {
+      std::vector<rocks::Mutation> ceiling;
+      MaybeExtendCasCeiling(&ceiling);
+      const Status status = ceiling.empty() ? Status::Ok() : kv_->Write(ceiling);
+      if (!status.ok()) Fail(status, "write");
+    }
     queue_.Retire(&batch);
   }
+}
+
+void WarmTier::MaybeExtendCasCeiling(std::vector<rocks::Mutation>* batch) {
+  // After a crash the counter resumes at the saved ceiling; keep it far ahead of the counter.
+  // (Checked at every batch and every 100 ms idle: 2^31 CAS values ahead is ample.)
+  if (!current_cas_) return;
+  const uint64_t cas = current_cas_();
+  if (cas + kCasReservation / 2 < cas_ceiling_) return;
+  cas_ceiling_ = cas + kCasReservation;
+  batch->push_back(CasCeilingMutation(cas_ceiling_));
 }
 
 void WarmTier::WriteBatch(std::vector<SpillQueue::Entry>& batch) {
@@ -149,9 +323,15 @@ void WarmTier::WriteBatch(std::vector<SpillQueue::Entry>& batch) {
   uint64_t raw = 0;
   uint64_t stored = 0;
   uint64_t spills = 0;
+  uint64_t barriers = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     const SpillQueue::Entry& entry = batch[i];
     rocks::Mutation& m = mutations[i];
+    if (entry.barrier) {
+      ++barriers;
+      m = FlushStateMutation(flush_->oldest_live(), flush_->oldest_cas());
+      continue;
+    }
     m.key = entry.key;
     if (!entry.item) {
       m.erase = true;
@@ -171,6 +351,7 @@ void WarmTier::WriteBatch(std::vector<SpillQueue::Entry>& batch) {
     stored += m.record.size();
     ++spills;
   }
+  MaybeExtendCasCeiling(&mutations);
   const Status status = kv_->Write(mutations);
   if (!status.ok()) {
     write_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -178,7 +359,7 @@ void WarmTier::WriteBatch(std::vector<SpillQueue::Entry>& batch) {
     return;
   }
   spills_.fetch_add(spills, std::memory_order_relaxed);
-  invalidations_.fetch_add(batch.size() - spills, std::memory_order_relaxed);
+  invalidations_.fetch_add(batch.size() - spills - barriers, std::memory_order_relaxed);
   bytes_raw_.fetch_add(raw, std::memory_order_relaxed);
   bytes_stored_.fetch_add(stored, std::memory_order_relaxed);
 }
@@ -222,6 +403,7 @@ void WarmTier::SampleForDictionary(const Item& item) {
 void WarmTier::Fail(const Status& status, const char* what) {
   // An unapplied invalidation could let an old value be served: stop reading the disk at all.
   if (failed_.exchange(true)) return;
+  DistrustData(options_.data_dir);
   spdlog::error("warm tier: {} failed ({}); disk tier out of service, RAM-only from now on", what,
                 status.ToString());
 }
@@ -277,7 +459,7 @@ void WarmTier::ReaderMain() {
   }
 }
 
-void WarmTier::ReadBatches(std::vector<PendingFetch>& work) {
+void WarmTier::ReadBatches(std::vector<PendingFetch>& work, bool reload) {
   const int64_t now = clock_->NowSeconds();
   struct Slot {
     FetchBatch* batch;
@@ -313,7 +495,9 @@ void WarmTier::ReadBatches(std::vector<PendingFetch>& work) {
     (slot.found ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
     const FetchOutcome outcome =
         memory_->EndFetch(&slot.batch->ticket(slot.index), std::move(slot.found));
-    if (outcome == FetchOutcome::kInstalled) promotions_.fetch_add(1, std::memory_order_relaxed);
+    if (outcome == FetchOutcome::kInstalled) {
+      (reload ? reloaded_items_ : promotions_).fetch_add(1, std::memory_order_relaxed);
+    }
     slot.batch->SetOutcome(slot.index, outcome);
   }
 }
@@ -392,6 +576,11 @@ WarmStats WarmTier::Stats() {
   }
   s.bytes_raw = bytes_raw_.load(std::memory_order_relaxed);
   s.bytes_stored = bytes_stored_.load(std::memory_order_relaxed);
+  s.start = restored_.start;
+  static constexpr const char* kReloadStates[] = {"none", "running", "done"};
+  s.reload_state = kReloadStates[reload_state_.load(std::memory_order_relaxed)];
+  s.reloaded_items = reloaded_items_.load(std::memory_order_relaxed);
+  s.snapshots = snapshots_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -20,6 +20,7 @@
 #include "storage/rocks/kv_store.h"
 #include "storage/rocks/record_codec.h"
 #include "storage/warm/spill_queue.h"
+#include "storage/warm/warm_state.h"
 
 namespace warmcache::storage::warm {
 
@@ -32,6 +33,13 @@ struct WarmOptions {
   int compress_level = 3;                // zstd level
   bool train_dictionary = true;          // train a zstd dictionary from the first small values
   size_t block_cache_bytes = 8u << 20;   // RocksDB block cache (part of the fixed overhead)
+  // --durability=write-through: every change is written down before its reply, not only at
+  // eviction and snapshots.
+  bool write_through = false;
+  // --snapshot-interval: seconds between writes of RAM's unsaved items (0: at shutdown only).
+  int snapshot_interval = 60;
+  // --damaged-data=discard: a database RocksDB cannot open is deleted instead of failing.
+  bool discard_damaged = false;
 };
 
 struct WarmStats {
@@ -51,6 +59,10 @@ struct WarmStats {
   uint64_t budget_dropped_bytes = 0;
   uint64_t bytes_raw = 0;     // value bytes spilled
   uint64_t bytes_stored = 0;  // record bytes written for them
+  WarmStart start = WarmStart::kFresh;
+  const char* reload_state = "none";  // none, running, done
+  uint64_t reloaded_items = 0;
+  uint64_t snapshots = 0;
 };
 
 // Thread safety: the LowerTier calls arrive from any thread with a shard lock held (they only
@@ -64,8 +76,15 @@ struct WarmStats {
 // serve a stale one.
 class WarmTier final : public LowerTier {
  public:
+  // Opens the database and decides what of it may be served (warm_state.h); restored() says
+  // what the caller must continue from (CAS counter, flush_all state) before serving.
   static Result<std::unique_ptr<WarmTier>> Open(const WarmOptions& options, const Clock* clock,
                                                 const FlushState* flush, MemoryTier* memory);
+  const RestoredState& restored() const { return restored_; }
+  // Starts the background work that needs a serving server: loading the saved hottest items
+  // back into RAM, then periodic snapshots. `current_cas` reads the CAS counter (any thread):
+  // the writer keeps the saved ceiling ahead of it.
+  void StartBackground(std::function<uint64_t()> current_cas);
   ~WarmTier() override;
   WarmTier(const WarmTier&) = delete;
   WarmTier& operator=(const WarmTier&) = delete;
@@ -73,7 +92,22 @@ class WarmTier final : public LowerTier {
   // LowerTier (shard lock held).
   void OnEvict(const ItemRef& item) override;
   void OnInvalidate(std::string_view key) override;
+  bool OnChange(const Item& item) override;
+  void OnFlushAll() override;
   bool MayHoldKeys() const override { return may_hold_keys_.load(std::memory_order_relaxed); }
+  bool MayHold(std::string_view key) override;
+
+  // The newest write queued by the calling thread whose reply must wait until it is durable
+  // (an invalidation, a write-through, a flush_all), then forgets it; 0 if none.
+  static uint64_t TakeUnsyncedSeq();
+  bool IsDurable(uint64_t seq) const { return queue_.IsDurable(seq); }
+  // Calls `wake` (from any thread) once IsDurable(seq).
+  void WhenDurable(uint64_t seq, std::function<void()> wake) {
+    queue_.WhenDurable(seq, std::move(wake));
+  }
+  // Writes every item RAM holds that the disk does not, copies queued with back-pressure.
+  // Returns how many. Any thread but a loop's.
+  size_t Snapshot();
 
   // Queues a read of every key of `batch`: after the next Kick() an I/O thread installs what
   // it finds in RAM, records each outcome, settles the batch and calls `done` (on that thread).
@@ -89,8 +123,12 @@ class WarmTier final : public LowerTier {
   bool Backlogged() const { return queue_.Backlogged(); }
   // Calls `wake` (from any thread) once the backlog has room again.
   void WhenRoom(std::function<void()> wake);
-  // Finishes queued reads, writes everything queued, joins the threads. Idempotent.
+  // Finishes queued reads, writes everything queued, joins the threads. Idempotent. The next
+  // start treats it as a crash (what reached the disk is kept).
   void Stop();
+  // A clean shutdown (after the last request): writes RAM's unsaved items, stops, and marks the
+  // database clean with the CAS counter, flush state and hottest keys.
+  void Close(uint64_t next_cas);
 
   WarmStats Stats();
   // `stats reset`: zeroes the cumulative counters, not the gauges (items, bytes, queue).
@@ -107,11 +145,19 @@ class WarmTier final : public LowerTier {
   };
   void ReaderMain();
   // Reads the keys of every batch in `work` with one MultiGet and installs what it finds.
-  void ReadBatches(std::vector<PendingFetch>& work);
+  // `reload`: the background reload, whose installs are not client promotions.
+  void ReadBatches(std::vector<PendingFetch>& work, bool reload = false);
   // An item from a record (or a queued item), or empty if it is dead or unreadable.
   ItemRef FromRecord(std::string_view key, const Result<std::string>& record);
   ItemRef CopyLive(const Item& queued, int64_t now) const;
   void Fail(const Status& status, const char* what);
+  // The background thread: reload, then a snapshot every interval until Stop.
+  void BackgroundMain();
+  void StopBackground();
+  void LoadDictionary();
+  void ReloadHotItems();
+  // Writer thread: keeps the saved CAS ceiling ahead of the counter.
+  void MaybeExtendCasCeiling(std::vector<rocks::Mutation>* batch);
   // Writer thread: collects small values until there are enough to train a dictionary, then
   // trains it once, saves it beside the database and hands it to the codec.
   void SampleForDictionary(const Item& item);
@@ -135,7 +181,16 @@ class WarmTier final : public LowerTier {
   std::vector<std::string> dictionary_samples_;  // writer thread only
   size_t dictionary_sample_bytes_ = 0;           // writer thread only
   bool dictionary_done_ = false;                 // writer thread only
-  std::atomic<bool> may_hold_keys_{false};       // the database starts empty (discard_existing)
+  std::atomic<bool> may_hold_keys_{false};
+  RestoredState restored_;
+  std::function<uint64_t()> current_cas_;  // set before the background thread starts
+  uint64_t cas_ceiling_ = 0;               // writer thread only (after Open)
+  std::thread background_;
+  std::mutex background_mu_;
+  std::condition_variable background_cv_;
+  bool background_stop_ = false;      // guarded by background_mu_
+  std::atomic<int> reload_state_{0};  // 0 none, 1 running, 2 done
+  std::atomic<uint64_t> reloaded_items_{0}, snapshots_{0};
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<uint64_t> spills_{0}, clean_drops_{0}, invalidations_{0}, hits_{0}, misses_{0},

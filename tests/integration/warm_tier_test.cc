@@ -188,6 +188,14 @@ class WarmTierBase : public ::testing::Test {
     return value.value_or(-1);
   }
 
+  std::string StatText(const std::string& name) {
+    auto stats = ReadStats(*client_);
+    EXPECT_TRUE(stats.ok()) << stats.status().ToString();
+    if (!stats.ok()) return {};
+    auto it = stats->find(name);
+    return it == stats->end() ? std::string() : it->second;
+  }
+
   // Gets `key` until it misses (deadline kExpiryDeadline). Every hit must be exactly `data`
   // with `flags`; once it missed it must stay a miss. Returns false if it never missed.
   bool PollUntilMiss(const std::string& key, uint32_t flags, const std::string& data) {
@@ -773,35 +781,34 @@ TEST_F(WarmTierServerTest, PersistenceOffIsPlainMemcached) {
 }
 
 // A value that lived only in RAM when the process stopped is newer than the disk copy it
-// shadowed: after a restart the old one must not come back. Until snapshots restore RAM
-// (issue #5), the warm tier starts empty.
+// shadowed: after a clean restart the newest value comes back, never the old one (issue #5).
 TEST_F(WarmTierServerTest, ARestartNeverServesAnOlderValue) {
   StartWarmcached();
   Store("restart:k", "v1");
   Store("restart:spilled", "on disk");
   FillRam();
   EXPECT_EQ(Value("restart:k", 0, "v1") + "END\r\n", Get("get restart:k\r\n"));  // promoted
-  Store("restart:k", "v2");  // in RAM only; disk still has v1
+  Store("restart:k", "v2");  // in RAM only; the disk's v1 is invalidated
   EXPECT_EQ(0, server_->Stop()) << server_->StderrText();
   StartWarmcached();
-  const std::string reply = Get("get restart:k restart:spilled\r\n");
-  EXPECT_EQ(std::string::npos, reply.find("v1")) << reply;
-  EXPECT_EQ("END\r\n", reply);
-  EXPECT_EQ(0, StatNow("warm_items"));
+  EXPECT_EQ(Value("restart:k", 0, "v2") + Value("restart:spilled", 0, "on disk") + "END\r\n",
+            Get("get restart:k restart:spilled\r\n"));
 }
 
-// The same after kill -9: the WAL keeps what reached RocksDB, but RAM-only values are gone, so
-// the disk must not answer for them.
+// The same after kill -9: v2 may be lost (it was only in RAM), but v1 must not come back,
+// because the invalidation of v1 reached RocksDB's log before STORED was sent.
 TEST_F(WarmTierServerTest, AfterKill9NoOlderValueComesBack) {
   StartWarmcached();
   Store("crash:k", "v1");
   FillRam();
   EXPECT_EQ(Value("crash:k", 0, "v1") + "END\r\n", Get("get crash:k\r\n"));  // promoted
-  Store("crash:k", "v2");  // in RAM only; disk still has v1
+  Store("crash:k", "v2");  // in RAM only; the disk's v1 is invalidated
   server_->Kill9();
   client_.reset();
   StartWarmcached();
-  EXPECT_EQ("END\r\n", Get("get crash:k\r\n"));
+  const std::string reply = Get("get crash:k\r\n");
+  EXPECT_TRUE(reply == "END\r\n" || reply == Value("crash:k", 0, "v2") + "END\r\n") << reply;
+  EXPECT_EQ("recovered", StatText("warm_start"));
 }
 
 TEST_F(WarmTierServerTest, SecondServerOnTheSameDataDirFailsToStart) {

@@ -51,6 +51,12 @@ Status SetMode(std::string_view text, BenchOptions* o) {
     o->mode = Mode::kMultiget;
   else if (text == "verify")
     o->mode = Mode::kVerify;
+  else if (text == "ready")
+    o->mode = Mode::kReady;
+  else if (text == "write")
+    o->mode = Mode::kWrite;
+  else if (text == "check")
+    o->mode = Mode::kCheck;
   else
     return Status::InvalidArgument(fmt::format("unknown mode '{}'", text));
   return Status::Ok();
@@ -110,7 +116,7 @@ const std::vector<Flag>& Flags() {
   static const std::vector<Flag> kFlags = {
       {"host", "server IPv4 address [127.0.0.1]", Text(&BenchOptions::host)},
       {"port", "server TCP port [11211]", Number<uint16_t>(&BenchOptions::port, 1, 65535)},
-      {"mode", "load | mixed | multiget | verify [mixed]", SetMode},
+      {"mode", "load | mixed | multiget | verify | ready | write | check [mixed]", SetMode},
       {"connections", "TCP connections [50]", Number(&BenchOptions::connections, 1, 10000)},
       {"threads", "client threads, one epoll loop each [1]",
        Number(&BenchOptions::threads, 1, 256)},
@@ -140,6 +146,10 @@ const std::vector<Flag>& Flags() {
       {"label", "name copied into the JSON line", Text(&BenchOptions::label)},
       {"json", "append the JSON line to this file instead of stdout",
        Text(&BenchOptions::json_path)},
+      {"log", "write mode: save sent/acknowledged versions here; check mode: read them",
+       Text(&BenchOptions::log_path)},
+      {"poll-ms", "ready mode: milliseconds between connection attempts [5]",
+       Number(&BenchOptions::poll_ms, 1, 10000)},
   };
   return kFlags;
 }
@@ -202,6 +212,12 @@ const char* ModeName(Mode mode) {
       return "multiget";
     case Mode::kVerify:
       return "verify";
+    case Mode::kReady:
+      return "ready";
+    case Mode::kWrite:
+      return "write";
+    case Mode::kCheck:
+      return "check";
   }
   return "?";
 }

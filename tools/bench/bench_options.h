@@ -15,6 +15,9 @@ enum class Mode {
   kMixed,     // get:set mix over the key distribution for a fixed time
   kMultiget,  // "get" with multiget_keys keys per request for a fixed time
   kVerify,    // get keys 0..keys-1 once each (multiget_keys per get), pipelined, then stop
+  kReady,     // poll "version" until the server answers (restart_modes.h)
+  kWrite,     // versioned sets until duration ends or the server dies; saves log_path
+  kCheck,     // get every key and compare with the log of a write run
 };
 
 enum class Distribution { kUniform, kZipf };
@@ -50,6 +53,8 @@ struct BenchOptions {
   uint64_t seed = 1;
   std::string label;      // free text copied into the JSON line (e.g. server name)
   std::string json_path;  // append the JSON line here; empty = print it on stdout
+  std::string log_path;   // write mode saves, check mode reads, the per-key versions here
+  int poll_ms = 5;        // ready mode: a fresh connection this often
   bool help = false;
 };
 

@@ -8,6 +8,7 @@
 #include "tools/bench/bench_options.h"
 #include "tools/bench/bench_runner.h"
 #include "tools/bench/report.h"
+#include "tools/bench/restart_modes.h"
 
 namespace bench = warmcache::tools::bench;
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     fmt::print("{}", bench::UsageText());
     return 0;
   }
+  if (bench::IsRestartMode(options->mode)) return bench::RunRestartMode(*options);
   warmcache::Result<bench::RunResult> run = bench::RunBench(*options);
   if (!run.ok()) {
     fmt::print(stderr, "warmcache-bench: {}\n", run.status().ToString());

@@ -48,6 +48,10 @@ bool RequestSource::Next(int64_t now_ns, Request* request) {
       return true;
     case Mode::kVerify:
       return NextVerify(request);
+    case Mode::kReady:  // run by restart_modes.cc, never through a RequestSource
+    case Mode::kWrite:
+    case Mode::kCheck:
+      break;
   }
   return false;
 }

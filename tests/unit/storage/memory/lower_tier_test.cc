@@ -20,12 +20,21 @@ class RecordingLower final : public LowerTier {
     evicted_disk.push_back(item->disk);
   }
   void OnInvalidate(std::string_view key) override { invalidated.emplace_back(key); }
+  bool OnChange(const Item& item) override {
+    if (write_through) written.emplace_back(item.key());
+    return write_through;
+  }
+  void OnFlushAll() override { ++flushes; }
   bool MayHoldKeys() const override { return may_hold; }
+  bool MayHold(std::string_view) override { return may_hold; }
 
   std::vector<std::string> evicted;
   std::vector<uint8_t> evicted_disk;
   std::vector<std::string> invalidated;
+  std::vector<std::string> written;
+  int flushes = 0;
   bool may_hold = false;
+  bool write_through = false;
 };
 
 class LowerTierTest : public ::testing::Test {
@@ -80,14 +89,36 @@ TEST_F(LowerTierTest, NewKeysNeedNoInvalidationWhileTheDiskIsEmpty) {
   EXPECT_TRUE(lower_.invalidated.empty());
 }
 
-TEST_F(LowerTierTest, NewKeysMayShadowADiskCopyOnceTheDiskHoldsAnything) {
+TEST_F(LowerTierTest, ANewKeyInvalidatesWhatTheDiskMayHoldAtOnce) {
   lower_.may_hold = true;
   Put("a", "1");
-  EXPECT_EQ(kDiskStale, DiskOf("a"));
-  Put("a", "2");  // a replacement inherits the doubt
-  EXPECT_EQ(kDiskStale, DiskOf("a"));
+  // Invalidated when stored, not when it leaves RAM: a crash in between must not bring an
+  // older disk copy back.
+  EXPECT_EQ(std::vector<std::string>{"a"}, lower_.invalidated);
+  EXPECT_EQ(kNoDiskCopy, DiskOf("a"));
+  Put("a", "2");  // nothing older below any more
   Remove("a");
   EXPECT_EQ(std::vector<std::string>{"a"}, lower_.invalidated);
+}
+
+TEST_F(LowerTierTest, WriteThroughHandsEveryChangeDown) {
+  lower_.may_hold = true;
+  lower_.write_through = true;
+  Put("a", "1");
+  EXPECT_EQ(kDiskClean, DiskOf("a"));
+  tier_->WithKey("a", [](MemoryTier::KeyTxn& txn) {
+    txn.SetExptime(static_cast<uint32_t>(txn.now() + 100));
+    return true;
+  });
+  EXPECT_EQ((std::vector<std::string>{"a", "a"}), lower_.written);
+  EXPECT_TRUE(lower_.invalidated.empty());  // each write supersedes the older record
+  Remove("a");
+  EXPECT_EQ(std::vector<std::string>{"a"}, lower_.invalidated);
+}
+
+TEST_F(LowerTierTest, FlushAllIsHandedDown) {
+  tier_->NoteFlushAll();
+  EXPECT_EQ(1, lower_.flushes);
 }
 
 TEST_F(LowerTierTest, EvictionHandsItemsDownWithTheirDiskState) {
@@ -111,7 +142,9 @@ TEST_F(LowerTierTest, InstalledItemsAreCleanUntilChanged) {
     txn.SetExptime(static_cast<uint32_t>(txn.now() + 100));
     return true;
   });
-  EXPECT_EQ(kDiskStale, DiskOf("a"));  // a touch makes the disk copy out of date
+  // A touch makes the disk copy out of date: it is invalidated at once.
+  EXPECT_EQ(kNoDiskCopy, DiskOf("a"));
+  EXPECT_EQ(std::vector<std::string>{"a"}, lower_.invalidated);
 }
 
 TEST_F(LowerTierTest, RemovingACleanItemInvalidatesItsDiskCopy) {
@@ -121,18 +154,19 @@ TEST_F(LowerTierTest, RemovingACleanItemInvalidatesItsDiskCopy) {
   EXPECT_EQ(std::vector<std::string>{"a"}, lower_.invalidated);
 }
 
-TEST_F(LowerTierTest, ExpiryInvalidatesOnlyAStaleDiskCopy) {
+TEST_F(LowerTierTest, ExpiryInvalidatesNothing) {
   lower_.may_hold = true;
   const auto soon = static_cast<uint32_t>(clock_.NowSeconds() + 5);
-  Put("stale", "v", soon);  // may shadow an older disk copy
+  Put("new", "v", soon);  // invalidates at once whatever older copy the disk may hold
   FetchTicket ticket;
   ItemRef clean = Make("clean", "v", soon);
   ASSERT_EQ(FetchOutcome::kInstalled, Fetch("clean", std::move(clean), &ticket));
+  lower_.invalidated.clear();
   clock_.Advance(10);
-  EXPECT_EQ(255, DiskOf("stale"));
+  EXPECT_EQ(255, DiskOf("new"));
   EXPECT_EQ(255, DiskOf("clean"));
-  // The clean copy on disk expires with the item; the older one might not.
-  EXPECT_EQ(std::vector<std::string>{"stale"}, lower_.invalidated);
+  // The clean copy on disk expires with the item, and nothing older is left below.
+  EXPECT_TRUE(lower_.invalidated.empty());
 }
 
 TEST_F(LowerTierTest, AWriteDuringAFetchWins) {

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// warmcachectl: offline and admin tools for warmcache. One file per command group; this file
+// only lists the groups.
+#include <vector>
+
+#include "tools/ctl/ctl_args.h"
+#include "tools/ctl/snapshot_command.h"
+
+namespace {
+
+constexpr const char* kHelp =
+    "Usage: warmcachectl COMMAND [ARGS...]\n"
+    "Administers warmcache data: run 'warmcachectl COMMAND --help' for a command's usage.\n"
+    "Exit status: 0 ok, 1 the command failed (e.g. a damaged file), 64 usage error.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace warmcache::ctl;
+  // TODO(#5): `snapshot create|restore` and `ring` join these groups.
+  const std::vector<Command> groups = {
+      {"snapshot", "inspect or verify a portable snapshot file", RunSnapshotCommand},
+  };
+  return Dispatch("", kHelp, groups, Args(argv + 1, argv + argc));
+}
