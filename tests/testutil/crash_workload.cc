@@ -161,13 +161,24 @@ CrashWorkload::Pending CrashWorkload::AddRequest(size_t index, uint32_t random, 
   return pending;
 }
 
+std::vector<size_t> CrashWorkload::ActiveKeys(int connection, uint32_t salt) const {
+  std::vector<size_t> keys;
+  const size_t step = static_cast<size_t>(options_.connections);
+  for (size_t i = static_cast<size_t>(connection); i < keys_.size(); i += step) {
+    if (Mix(i * 1000003 + salt) % 100 < static_cast<uint64_t>(options_.active_percent)) {
+      keys.push_back(i);
+    }
+  }
+  return keys;
+}
+
 void CrashWorkload::Acknowledge(Key& key, uint64_t version) {
   key.last_acked = std::max(key.last_acked, version);
   key.since_acked.erase(key.since_acked.begin(), key.since_acked.lower_bound(key.last_acked));
 }
 
 WriteRun CrashWorkload::Run(uint16_t port, uint32_t round, const std::atomic<bool>& stop,
-                            std::atomic<int64_t>& acked) {
+                            const std::atomic<int>& phase, std::atomic<int64_t>& acked) {
   const int n = options_.connections;
   std::vector<WriteRun> runs(n);
   std::vector<std::thread> threads;
@@ -180,10 +191,15 @@ WriteRun CrashWorkload::Run(uint16_t port, uint32_t round, const std::atomic<boo
       client.set_timeout(std::chrono::seconds(20));  // a reply may wait for the disk
       std::mt19937 rng(options_.seed * 7919 + round * 131 + static_cast<uint32_t>(c));
       std::vector<size_t> mine;
-      for (size_t i = static_cast<size_t>(c); i < keys_.size(); i += n) mine.push_back(i);
+      int mine_phase = -1;
       std::vector<Pending> pending;
       std::string batch;
       while (!stop.load()) {
+        if (phase.load() != mine_phase) {
+          mine_phase = phase.load();
+          mine = ActiveKeys(c, round * 1000 + static_cast<uint32_t>(mine_phase));
+          if (mine.empty()) return;
+        }
         pending.clear();
         batch.clear();
         for (int d = 0; d < options_.pipeline_depth; ++d) {

@@ -19,6 +19,8 @@ struct CrashWorkloadOptions {
   int counter_keys = 50;    // "ctr:<i>": set, incr
   int connections = 3;      // each owns the keys with index % connections == its number
   int pipeline_depth = 16;  // requests sent before their replies are read
+  int active_percent = 25;  // writes go to this share of the keys, chosen anew per round and
+                            // phase, so the others stay as earlier writes (and snapshots) left them
   size_t min_value = 100;   // the size of a set's value, uniform in [min_value, max_value]
   size_t max_value = 8192;
   uint32_t seed = 1;
@@ -60,9 +62,10 @@ class CrashWorkload {
 
   // Writes from options.connections connections until `stop` is set (each finishes its batch)
   // or its connection fails (the server was killed). `acked` counts acknowledged writes as they
-  // come, for the caller to poll. `round` varies the random choices between runs.
+  // come, for the caller to poll. `round` varies the random choices between runs; when `phase`
+  // changes, the writers move on to another share of the keys.
   WriteRun Run(uint16_t port, uint32_t round, const std::atomic<bool>& stop,
-               std::atomic<int64_t>& acked);
+               const std::atomic<int>& phase, std::atomic<int64_t>& acked);
 
   // Reads every key (multi-get) and checks it. With `strict` (write-through), a miss is allowed
   // only where the model allows one. The states read become the base of the next Run().
@@ -92,6 +95,8 @@ class CrashWorkload {
 
   // Appends one random request for `key` to `out` and records what it will do.
   Pending AddRequest(size_t key, uint32_t random, std::string* out);
+  // The keys of `connection` (index % connections) that a run writes, chosen by `salt`.
+  std::vector<size_t> ActiveKeys(int connection, uint32_t salt) const;
   std::string Segment(const std::string& key, uint64_t version, size_t len) const;
   static void Acknowledge(Key& key, uint64_t version);
   void CheckValue(Key& key, uint32_t flags, const std::string& data, bool strict,
