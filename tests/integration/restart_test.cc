@@ -605,6 +605,91 @@ void RestartTest::CrashLoop(int iterations, bool write_through) {
   }
 }
 
+// CAS values never repeat, after a crash too (the ceiling is saved ahead of the counter).
+TEST_F(RestartTest, CasNeverRepeatsAfterKill9) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  uint64_t max_cas = 0;
+  for (int i = 0; i < 2000; ++i)
+    max_cas = std::max(max_cas, Store("cas:" + std::to_string(i), "v"));
+  Kill9();
+  ASSERT_NO_FATAL_FAILURE(Start());
+  EXPECT_EQ("recovered", StatText("warm_start"));
+  EXPECT_GT(Store("cas:new", "after the crash"), max_cas) << "a CAS value came again";
+}
+
+// flush_all is on disk before its reply: after kill -9 a flushed item never comes back, whether
+// it was on disk (spilled, or written by a snapshot) or in RAM.
+TEST_F(RestartTest, FlushAllHoldsAfterKill9) {
+  ASSERT_NO_FATAL_FAILURE(Start({"--snapshot-interval", "1"}));
+  for (int i = 0; i < 5; ++i) Store("kflush:disk:" + std::to_string(i), "spilled");
+  FillRam();
+  for (int i = 0; i < 5; ++i) Store("kflush:snap:" + std::to_string(i), "snapshotted");
+  const int64_t snapshots = StatNow("warm_snapshots");
+  auto snapshot = WaitForStats(
+      *client_, [&](const StatMap& s) { return StatInt(s, "warm_snapshots") > snapshots; },
+      seconds(10), "warm_snapshots");
+  EXPECT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+  for (int i = 0; i < 5; ++i) Store("kflush:ram:" + std::to_string(i), "in RAM");
+  EXPECT_EQ("OK\r\n", Call("flush_all\r\n"));
+  Kill9();
+  ASSERT_NO_FATAL_FAILURE(Start());
+  EXPECT_EQ("recovered", StatText("warm_start"));
+  for (int i = 0; i < 5; ++i) {
+    const std::string n = std::to_string(i);
+    EXPECT_EQ("END\r\n",
+              Get("get kflush:disk:" + n + " kflush:snap:" + n + " kflush:ram:" + n + "\r\n"))
+        << "a flushed item came back after kill -9";
+  }
+  EXPECT_EQ("END\r\n", Get("get filler:0\r\n"));
+}
+
+// write-through: each kind of mutation of an item whose older version is on disk survives
+// kill -9, and so does a flush_all.
+TEST_F(RestartTest, WriteThroughEveryMutationSurvivesKill9) {
+  ASSERT_NO_FATAL_FAILURE(Start({"--durability", "write-through"}));
+  Store("wt:set", "old", 1);
+  Store("wt:replace", "old", 2);
+  Store("wt:append", "base", 3);
+  Store("wt:prepend", "base", 4);
+  const uint64_t cas = Store("wt:cas", "old", 5);
+  Store("wt:incr", "41", 6);
+  Store("wt:decr", "43", 7);
+  Store("wt:touch", "touched", 8, 100);
+  Store("wt:delete", "deleted", 9);
+  Store("wt:md", "meta deleted", 10);
+  FillRam();  // the older versions are on disk only
+  EXPECT_EQ("STORED\r\n", Call("set wt:set 11 0 3\r\nnew\r\n"));
+  EXPECT_EQ("STORED\r\n", Call("add wt:add 12 0 5\r\nadded\r\n"));
+  EXPECT_EQ("STORED\r\n", Call("replace wt:replace 13 0 8\r\nreplaced\r\n"));
+  EXPECT_EQ("STORED\r\n", Call("append wt:append 0 0 5\r\n+tail\r\n"));
+  EXPECT_EQ("STORED\r\n", Call("prepend wt:prepend 0 0 5\r\nhead+\r\n"));
+  EXPECT_EQ("STORED\r\n", Call("cas wt:cas 15 0 3 " + std::to_string(cas) + "\r\nnew\r\n"));
+  EXPECT_EQ("42\r\n", Call("incr wt:incr 1\r\n"));
+  EXPECT_EQ("42\r\n", Call("decr wt:decr 1\r\n"));
+  const auto touched = Clock::now();
+  EXPECT_EQ("TOUCHED\r\n", Call("touch wt:touch 3600\r\n"));
+  EXPECT_EQ("DELETED\r\n", Call("delete wt:delete\r\n"));
+  EXPECT_EQ("HD\r\n", Call("md wt:md\r\n"));
+  Kill9();
+  ASSERT_NO_FATAL_FAILURE(Start({"--durability", "write-through"}));
+  EXPECT_EQ("recovered", StatText("warm_start"));
+  EXPECT_EQ(Value("wt:set", 11, "new") + Value("wt:add", 12, "added") +
+                Value("wt:replace", 13, "replaced") + Value("wt:append", 3, "base+tail") +
+                Value("wt:prepend", 4, "head+base") + Value("wt:cas", 15, "new") +
+                Value("wt:incr", 6, "42") + Value("wt:decr", 7, "42") +
+                Value("wt:touch", 8, "touched") + "END\r\n",
+            Get("get wt:set wt:add wt:replace wt:append wt:prepend wt:cas wt:incr wt:decr "
+                "wt:touch wt:delete wt:md\r\n"));
+  const std::optional<int64_t> ttl = RemainingTtl("wt:touch");
+  if (ttl) {
+    EXPECT_NEAR(3600 - SecondsSince(touched), static_cast<double>(*ttl), 2.0) << "touch was lost";
+  }
+  EXPECT_EQ("OK\r\n", Call("flush_all\r\n"));
+  Kill9();
+  ASSERT_NO_FATAL_FAILURE(Start({"--durability", "write-through"}));
+  EXPECT_EQ("END\r\n", Get("get wt:set wt:add wt:touch filler:0\r\n"));
+}
+
 // The checker itself, on a server that is not killed: after the writers stop, every key holds
 // exactly its last acknowledged state; a value set behind the writer's back is caught.
 TEST_F(RestartTest, CrashWorkloadCheckerSeesALiveServerExactly) {
