@@ -505,6 +505,7 @@ TEST_F(RestartTest, ReloadsHotItems) {
   }
   Get("get" + gets + "\r\n");  // twice: these are the hottest items
   Get("get" + gets + "\r\n");
+  FillRam();  // filler stored once and never read: colder, and more than -m of it
   ASSERT_NO_FATAL_FAILURE(StopCleanly());
   ASSERT_NO_FATAL_FAILURE(Start());
   auto done = WaitForStats(
@@ -516,8 +517,12 @@ TEST_F(RestartTest, ReloadsHotItems) {
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   EXPECT_GT(StatInt(*done, "warm_reloaded_items").value_or(0), 0);
   EXPECT_GT(StatInt(*done, "hot_items").value_or(0), 0);
+  // They were in RAM at shutdown and are the hottest: all back in RAM, read without the disk.
+  const int64_t warm_hits = StatInt(*done, "warm_hits").value_or(-1);
   EXPECT_EQ(Value("hot:0", 0, value) + Value("hot:499", 0, value) + "END\r\n",
             Get("get hot:0 hot:499\r\n"));
+  Get("get" + gets + "\r\n");
+  EXPECT_EQ(warm_hits, StatNow("warm_hits")) << "hot items were read from disk after the reload";
 }
 
 // ---------------------------------------------------------------------------------------------
