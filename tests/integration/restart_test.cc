@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -55,6 +56,7 @@ constexpr int kKill9Iterations = 20;                   // issue #5: at least 20 
 constexpr int kWriteThroughIterations = 3;
 
 enum class StopHow { kSigterm, kSigint, kShutdownCommand };
+void PrintTo(StopHow how, std::ostream* os) { *os << static_cast<int>(how); }
 
 std::string Value(const std::string& key, uint32_t flags, const std::string& data,
                   std::optional<uint64_t> cas = std::nullopt) {
@@ -249,6 +251,10 @@ class RestartTest : public ::testing::Test {
 
   // Starts / writes / kill -9s `iterations` times on one data dir (see Kill9LoopNeverStale).
   void CrashLoop(int iterations, bool write_through);
+  // Runs the writers; after a snapshot (polled) or delay/2 moves them to other keys, and after
+  // `delay` more kills the server with SIGKILL.
+  WriteRun WriteThenKill9(CrashWorkload& workload, int round, bool after_snapshot,
+                          milliseconds delay);
 
   std::unique_ptr<TempDir> data_dir_;
   std::unique_ptr<ServerProcess> server_;
@@ -528,8 +534,64 @@ TEST_F(RestartTest, ReloadsHotItems) {
 // ---------------------------------------------------------------------------------------------
 // kill -9.
 
+// The crash loop's seed: $WC_CRASH_SEED, to replay or vary a run, else a fixed one.
+uint32_t CrashSeed() {
+  const char* env = std::getenv("WC_CRASH_SEED");
+  return env != nullptr && env[0] != '\0' ? static_cast<uint32_t>(std::stoul(env)) : 5;
+}
+
+void AddTo(CrashCheck* total, const CrashCheck& check) {
+  total->hits += check.hits;
+  total->misses += check.misses;
+  total->stale += check.stale;
+  total->corrupt += check.corrupt;
+  total->lost += check.lost;
+  total->uncertain += check.uncertain;
+  total->unread += check.unread;
+}
+
+WriteRun RestartTest::WriteThenKill9(CrashWorkload& workload, int round, bool after_snapshot,
+                                     milliseconds delay) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> phase{0};
+  std::atomic<int64_t> acks{0};
+  WriteRun run;
+  std::thread writer([&] { run = workload.Run(server_->port(), round, stop, phase, acks); });
+  const auto until = Clock::now() + seconds(20);
+  while (acks.load() == 0 && Clock::now() < until) std::this_thread::sleep_for(milliseconds(1));
+  if (after_snapshot) {
+    auto snapshot = WaitForStats(
+        *client_, [](const StatMap& s) { return StatInt(s, "warm_snapshots") >= 1; }, seconds(20),
+        "warm_snapshots");
+    EXPECT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+  } else {
+    std::this_thread::sleep_for(delay / 2);
+  }
+  // The writers move on to other keys: what they wrote so far stays (on disk, if the snapshot
+  // or an eviction put it there) and is overwritten in later runs, the stale-value risk.
+  phase = 1;
+  std::this_thread::sleep_for(after_snapshot ? delay : delay / 2);
+  auto stats = ReadStats(*client_);
+  Kill9();
+  stop = true;
+  writer.join();
+  std::cout << "run " << round << (after_snapshot ? " (--snapshot-interval 1)" : "") << ": sent "
+            << run.sent << ", acknowledged " << run.acked << ", killed "
+            << (after_snapshot ? "after a snapshot + " : "after ") << delay.count() << " ms";
+  if (stats.ok()) {
+    std::cout << "; warm_spills " << (*stats)["warm_spills"] << ", warm_snapshots "
+              << (*stats)["warm_snapshots"] << ", warm_items " << (*stats)["warm_items"];
+  }
+  std::cout << "\n";
+  EXPECT_GT(run.acked, 0) << "run " << round;
+  EXPECT_EQ(0, run.errors) << "run " << round << ", e.g. "
+                           << (run.examples.empty() ? "" : run.examples[0]);
+  return run;
+}
+
 void RestartTest::CrashLoop(int iterations, bool write_through) {
-  const uint32_t seed = 5;
+  const uint32_t seed = CrashSeed();
+  std::cout << "seed " << seed << " (WC_CRASH_SEED)\n";
   std::mt19937 rng(seed);
   CrashWorkloadOptions options;
   options.seed = seed;
@@ -546,53 +608,16 @@ void RestartTest::CrashLoop(int iterations, bool write_through) {
     EXPECT_EQ(it == 0 ? "fresh" : "recovered", StatText("warm_start")) << "start " << it;
     if (it > 0) {
       const CrashCheck check = workload.Check(*client_, write_through);
-      std::cout << "kill " << it << ": " << check.Summary() << "\n";
+      std::cout << "after kill " << it << ": " << check.Summary() << "\n";
       for (const std::string& e : check.examples) std::cout << "  " << e << "\n";
-      total.hits += check.hits;
-      total.misses += check.misses;
-      total.stale += check.stale;
-      total.corrupt += check.corrupt;
-      total.lost += check.lost;
-      total.unread += check.unread;
+      AddTo(&total, check);
       EXPECT_EQ(0, check.unread) << "kill " << it;
     }
     if (it == iterations) break;
-    std::atomic<bool> stop{false};
-    std::atomic<int> phase{0};
-    std::atomic<int64_t> acks{0};
-    WriteRun run;
-    std::thread writer([&] { run = workload.Run(server_->port(), it, stop, phase, acks); });
-    const auto until = Clock::now() + seconds(20);
-    while (acks.load() == 0 && Clock::now() < until) std::this_thread::sleep_for(milliseconds(1));
     // The random moment of the crash: 50-500 ms into the writes, or as long after a snapshot.
-    const milliseconds delay(50 + rng() % 451);
-    if (snapshots) {
-      auto snapshot = WaitForStats(
-          *client_, [](const StatMap& s) { return StatInt(s, "warm_snapshots") >= 1; }, seconds(20),
-          "warm_snapshots");
-      EXPECT_TRUE(snapshot.ok()) << snapshot.status().ToString();
-    } else {
-      std::this_thread::sleep_for(delay / 2);
-    }
-    // The writers move on to other keys: what they wrote so far stays (on disk, if the snapshot
-    // or an eviction put it there) and is overwritten in later runs, the stale-value risk.
-    phase = 1;
-    std::this_thread::sleep_for(snapshots ? delay : delay / 2);
-    auto stats = ReadStats(*client_);
-    Kill9();
-    stop = true;
-    writer.join();
-    if (stats.ok()) {
-      std::cout << "run " << it << (snapshots ? " (--snapshot-interval 1)" : "") << ": sent "
-                << run.sent << ", acknowledged " << run.acked << "; before the kill: warm_spills "
-                << (*stats)["warm_spills"] << ", warm_snapshots " << (*stats)["warm_snapshots"]
-                << ", warm_items " << (*stats)["warm_items"] << "\n";
-    }
+    const WriteRun run = WriteThenKill9(workload, it, snapshots, milliseconds(50 + rng() % 451));
     sent += run.sent;
     acked += run.acked;
-    EXPECT_GT(run.acked, 0) << "iteration " << it;
-    EXPECT_EQ(0, run.errors) << "iteration " << it << ", e.g. "
-                             << (run.examples.empty() ? "" : run.examples[0]);
   }
   std::cout << "total over " << iterations << " kills: sent " << sent << ", acknowledged " << acked
             << "; " << total.Summary() << "\n";
@@ -614,8 +639,9 @@ void RestartTest::CrashLoop(int iterations, bool write_through) {
 TEST_F(RestartTest, CasNeverRepeatsAfterKill9) {
   ASSERT_NO_FATAL_FAILURE(Start());
   uint64_t max_cas = 0;
-  for (int i = 0; i < 2000; ++i)
+  for (int i = 0; i < 2000; ++i) {
     max_cas = std::max(max_cas, Store("cas:" + std::to_string(i), "v"));
+  }
   Kill9();
   ASSERT_NO_FATAL_FAILURE(Start());
   EXPECT_EQ("recovered", StatText("warm_start"));
@@ -741,6 +767,7 @@ TEST_F(RestartTest, WriteThroughLosesNothing) { CrashLoop(kWriteThroughIteration
 // Damaged or busy data dirs.
 
 enum class Damage { kCurrentGarbage, kManifestTruncated };
+void PrintTo(Damage damage, std::ostream* os) { *os << static_cast<int>(damage); }
 
 class DamagedDataDirTest : public RestartTest, public ::testing::WithParamInterface<Damage> {
  protected:
