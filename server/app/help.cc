@@ -63,6 +63,12 @@ warm tier (warmcache's own):
     --damaged-data=fail|discard
                           a data directory that cannot be opened: fail, or delete it
                           and start empty (default: fail)
+    --snapshot-dir=<dir>  write portable snapshot files here (scheduled, and on the
+                          `snapshot` command); none by default
+    --snapshot-file-interval=<s> seconds between scheduled snapshot files; 0: only on
+                          request (default: 3600)
+    --snapshot-keep=<n>   snapshot files kept in --snapshot-dir (default: 3)
+    --restore-from=<file> start from this snapshot file when the data directory is empty
 )";
 }
 

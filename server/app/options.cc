@@ -97,6 +97,10 @@ enum WarmOption : int {
   kSnapshotInterval,
   kDurability,
   kDamagedData,
+  kSnapshotDir,
+  kSnapshotKeep,
+  kSnapshotFileInterval,
+  kRestoreFrom,
 };
 
 // --name=a|b: true for `yes`, false for `no`, a usage error for anything else.
@@ -125,6 +129,19 @@ Status ApplyWarmOption(int opt, const char* value, Settings* s) {
       return ChoiceOption("--durability", value, "write-through", "snapshot", &s->write_through);
     case kDamagedData:
       return ChoiceOption("--damaged-data", value, "discard", "fail", &s->discard_damaged);
+    case kSnapshotDir:
+      if (*value == '\0') return Usage("--snapshot-dir needs a directory");
+      s->snapshot_dir = value;
+      return Status::Ok();
+    case kSnapshotKeep:
+      return IntOption("--snapshot-keep", value, 1, 100000, &s->snapshot_keep);
+    case kSnapshotFileInterval:
+      return IntOption("--snapshot-file-interval", value, 0, 86400 * 365,
+                       &s->snapshot_file_interval);
+    case kRestoreFrom:
+      if (*value == '\0') return Usage("--restore-from needs a snapshot file");
+      s->restore_from = value;
+      return Status::Ok();
     case kWarmIoThreads:
       return IntOption("--warm-io-threads", value, 1, 64, &s->warm_io_threads);
     case kCompressMin: {
@@ -187,6 +204,10 @@ const option kLongOptions[] = {
     {"snapshot-interval", required_argument, nullptr, kSnapshotInterval},
     {"durability", required_argument, nullptr, kDurability},
     {"damaged-data", required_argument, nullptr, kDamagedData},
+    {"snapshot-dir", required_argument, nullptr, kSnapshotDir},
+    {"snapshot-keep", required_argument, nullptr, kSnapshotKeep},
+    {"snapshot-file-interval", required_argument, nullptr, kSnapshotFileInterval},
+    {"restore-from", required_argument, nullptr, kRestoreFrom},
     {nullptr, 0, nullptr, 0},
 };
 

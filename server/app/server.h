@@ -62,6 +62,8 @@ class Server final : public session::ServerControl {
   // The warm tier (server_warm.cc): --data-dir (or one derived from the port), open, wire.
   Status OpenWarmTier();
   void CloseWarmTier();
+  // --restore-from: fills an empty data directory from a snapshot file before it is opened.
+  Status RestoreFrom(const std::string& path, const storage::warm::WarmOptions& o);
   void WriteWarmStats(std::string& out, const StatsSnapshot& t);
   void WriteWarmSettings(std::string& out) const;
   void OnAccept(int fd, bool is_unix, const std::string& listen_addr);

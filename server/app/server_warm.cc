@@ -58,6 +58,11 @@ Status Server::OpenWarmTier() {
   o.write_through = settings_.write_through;
   o.snapshot_interval = settings_.snapshot_interval;
   o.discard_damaged = settings_.discard_damaged;
+  o.snapshot_dir = settings_.snapshot_dir;
+  o.snapshot_keep = settings_.snapshot_keep;
+  o.snapshot_file_interval = settings_.snapshot_file_interval;
+  o.current_cas = [engine = &engine_] { return engine->current_cas(); };
+  if (!settings_.restore_from.empty()) WC_RETURN_IF_ERROR(RestoreFrom(settings_.restore_from, o));
   // The backlog of evictions waiting for disk is RAM too: an eighth of -m, 4..32 MiB.
   o.spill_queue_bytes = std::clamp<size_t>(settings_.memory_limit / 8, 4u << 20, 32u << 20);
   Result<std::unique_ptr<storage::warm::WarmTier>> opened =
@@ -76,7 +81,24 @@ Status Server::OpenWarmTier() {
   if (restored.start == storage::warm::WarmStart::kDiscarded) {
     spdlog::warn("warm tier: data in {} deleted: {}", dir, restored.discard_reason);
   }
-  warm_->StartBackground([engine = &engine_] { return engine->current_cas(); });
+  warm_->StartBackground();
+  return Status::Ok();
+}
+
+Status Server::RestoreFrom(const std::string& path, const storage::warm::WarmOptions& o) {
+  storage::warm::RestoreOptions restore;
+  restore.disk_limit = o.disk_limit;
+  Result<storage::warm::RestoreProgress> done =
+      storage::warm::RestoreDatabase(path, o.data_dir, restore, clock_->NowSeconds());
+  if (!done.ok() && done.status().code() == StatusCode::kInvalidArgument) {
+    // A data directory that holds a cache already is newer than any file: a restart of a
+    // server started with --restore-from must not roll it back.
+    spdlog::info("--restore-from ignored: {}", done.status().message());
+    return Status::Ok();
+  }
+  if (!done.ok()) return Status(done.status().code(), "--restore-from " + done.status().message());
+  spdlog::info("restored {} items from {} ({} expired, skipped)", done->restored, path,
+               done->expired);
   return Status::Ok();
 }
 

@@ -52,6 +52,10 @@ struct Settings {
   int snapshot_interval = 60;         // --snapshot-interval: seconds (0: at shutdown only)
   bool write_through = false;         // --durability=write-through (default: snapshot)
   bool discard_damaged = false;       // --damaged-data=discard (default: fail)
+  std::string snapshot_dir;           // --snapshot-dir: snapshot files (empty: none)
+  int snapshot_keep = 3;              // --snapshot-keep: files kept there
+  int snapshot_file_interval = 3600;  // --snapshot-file-interval: seconds (0: on request)
+  std::string restore_from;           // --restore-from: a snapshot file for an empty data dir
   // Process
   int verbose = 0;           // -v, -vv, -vvv
   bool daemonize = false;    // -d

@@ -32,6 +32,7 @@ enum class CommandType : uint8_t {
   kShutdown,
   kStats,
   kCacheMemlimit,
+  kSnapshot,    // warmcache's own: cut a snapshot file (--snapshot-dir)
   kMetaNoop,    // mn
   kMetaDebug,   // me
   kMetaGet,     // mg

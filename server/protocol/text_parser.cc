@@ -83,6 +83,10 @@ ParseResult LineParser::Run() {
     if (name == "set") return ArityIs(t_, 6, 7) ? Update(CommandType::kSet) : Unknown();
     if (name == "stats") return WithArgs(CommandType::kStats);
     if (name == "shutdown") return WithArgs(CommandType::kShutdown);
+    if (name == "snapshot" && t_.count == 2) {
+      cmd_->type = CommandType::kSnapshot;
+      return Done(consumed_);
+    }
     return Unknown();
   }
   if (first == 'a') {

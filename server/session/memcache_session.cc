@@ -81,7 +81,7 @@ bool MemcacheSession::ResolvedWithoutWaiting() {
   // on a quiet machine, but zipf reads of stored keys lost ~10%; with it, on a noisy machine,
   // both within noise of the old figures.
   constexpr int kMaxBackoff = 63;
-  if (waiting_for_room_) return false;
+  if (waiting_for_room_ || waiting_for_job_) return false;
   if (inline_skip_ > 0) {
     --inline_skip_;
     return false;
@@ -96,7 +96,9 @@ bool MemcacheSession::ResolvedWithoutWaiting() {
 }
 
 net::InputResult MemcacheSession::Suspend(size_t request_start) {
-  if (waiting_for_room_) {
+  if (waiting_for_job_) {
+    waiting_for_job_ = false;  // the job resumes the connection
+  } else if (waiting_for_room_) {
     waiting_for_room_ = false;
     stats_.warm_spill_stalls.Add();
     ctx_->warm->WhenRoom(conn_->MakeResumer());
@@ -268,6 +270,8 @@ MemcacheSession::After MemcacheSession::Execute(const protocol::Command& cmd) {
       return After::kCloseAfterWrite;
     case CommandType::kShutdown:
       return DoShutdown(cmd);
+    case CommandType::kSnapshot:
+      return DoSnapshot();
     case CommandType::kStats:
       DoStats(cmd);
       break;
@@ -388,6 +392,31 @@ MemcacheSession::After MemcacheSession::DoShutdown(const protocol::Command& cmd)
     return After::kClose;
   }
   Reply(reply::kShutdownMode);
+  return After::kContinue;
+}
+
+MemcacheSession::After MemcacheSession::DoSnapshot() {
+  if (ctx_->warm == nullptr) {
+    Reply("SERVER_ERROR snapshots need the warm tier (--persistence=on)\r\n");
+    return After::kContinue;
+  }
+  if (!export_job_) {
+    // Cutting a file reads the whole database: the warm tier's background thread does it and
+    // resumes this request, which then answers.
+    export_job_ = std::make_shared<storage::warm::ExportJob>();
+    export_job_->source = conn_->info().listen_addr;
+    export_job_->current_cas = [engine = ctx_->engine] { return engine->current_cas(); };
+    export_job_->done = conn_->MakeResumer();
+    waiting_for_job_ = true;
+    ctx_->warm->RequestExport(export_job_);
+    return After::kSuspend;
+  }
+  const std::shared_ptr<storage::warm::ExportJob> job = std::move(export_job_);
+  if (!job->result.ok()) {
+    Reply("SERVER_ERROR " + job->result.status().message() + "\r\n");
+  } else {
+    Reply("OK " + job->path + " " + std::to_string(job->result->records) + "\r\n");
+  }
   return After::kContinue;
 }
 

@@ -84,6 +84,8 @@ class MemcacheSession final : public net::ConnectionHandler {
   void DoDelta(const protocol::Command& cmd);
   void DoFlushAll(const protocol::Command& cmd);
   After DoShutdown(const protocol::Command& cmd);
+  // `snapshot`: a snapshot file into --snapshot-dir; "OK <path> <items>" once written.
+  After DoSnapshot();
   void DoStats(const protocol::Command& cmd);
   void DoCacheMemlimit(const protocol::Command& cmd);
   // The binary protocol (memcache_session_binary.cc).
@@ -119,6 +121,8 @@ class MemcacheSession final : public net::ConnectionHandler {
   engine::Caller caller_;
   size_t get_resume_offset_ = 0;  // keys of a suspended multi-key get already answered
   bool waiting_for_room_ = false;
+  bool waiting_for_job_ = false;
+  std::shared_ptr<storage::warm::ExportJob> export_job_;  // a `snapshot` being cut
   uint64_t durable_needed_ = 0;  // the newest write the replies so far acknowledge
   uint64_t durable_wait_ = 0;    // the newest one a releaser is registered for
   int inline_backoff_ = 0;       // see ResolvedWithoutWaiting

@@ -458,21 +458,29 @@ void MemoryTier::ForEachUnsaved(const std::function<bool(const Item&)>& fn,
 }
 
 std::vector<std::string> MemoryTier::HottestKeys(size_t max_bytes) const {
+  // A reload of this many items takes seconds; more would only make shutdown heavier.
+  constexpr size_t kMaxKeys = size_t{1} << 20;
   struct Entry {
     uint32_t time;
     std::string key;
     size_t bytes;
   };
-  std::vector<Entry> entries;
+  const auto hotter = [](const Entry& a, const Entry& b) { return a.time > b.time; };
+  std::vector<Entry> heap;  // the kMaxKeys most recently used so far; coldest on top
   ForEachLiveItem([&](const Item& item, int64_t) {
-    entries.push_back(Entry{item.time, std::string(item.key()), item.charged});
+    if (heap.size() == kMaxKeys && item.time <= heap.front().time) return true;
+    if (heap.size() == kMaxKeys) {
+      std::pop_heap(heap.begin(), heap.end(), hotter);
+      heap.pop_back();
+    }
+    heap.push_back(Entry{item.time, std::string(item.key()), item.charged});
+    std::push_heap(heap.begin(), heap.end(), hotter);
     return true;
   });
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.time > b.time; });
+  std::sort_heap(heap.begin(), heap.end(), hotter);  // hottest first
   std::vector<std::string> keys;
   size_t total = 0;
-  for (Entry& entry : entries) {
+  for (Entry& entry : heap) {
     total += entry.bytes;
     if (total > max_bytes) break;
     keys.push_back(std::move(entry.key));

@@ -200,6 +200,7 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const KvOptions& options, const C
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // misses skip most files
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   impl->write_options.sync = options.sync_writes;
+  db_options.disable_auto_compactions = options.disable_compactions;
   rocksdb::Status s = impl->OpenDb();
   if (!s.ok() && options.discard_damaged && FromRocks(s).code() != StatusCode::kBusy) {
     // A lock held elsewhere is never "damage": only a database nobody uses is discarded.

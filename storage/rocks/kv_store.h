@@ -33,6 +33,8 @@ struct KvOptions {
   // A database RocksDB cannot open (damaged files) is deleted and created anew instead of
   // failing. Never applies to a directory another process holds.
   bool discard_damaged = false;
+  // Offline tools reading a database: no background compaction may change or drop its files.
+  bool disable_compactions = false;
 };
 
 // Cumulative counters since Open.

@@ -166,6 +166,23 @@ Result<RestoredState> OpenWarmState(rocks::KvStore* kv, const std::string& dir) 
   return state;
 }
 
+Status ReadCleanState(rocks::KvStore* kv, RestoredState* state) {
+  Result<std::string> clean = kv->GetMeta(kCleanKey);
+  if (!clean.ok() || clean->size() != 8) {
+    return Status::InvalidArgument(
+        "not shut down cleanly (or in use): stop warmcached with SIGTERM first, or ask the "
+        "running server with --server");
+  }
+  state->start = WarmStart::kClean;
+  state->next_cas = GetU64(*clean, 0);
+  Result<std::string> flush = kv->GetMeta(kFlushKey);
+  if (flush.ok() && flush->size() == 16) {
+    state->flush_oldest_live = static_cast<int64_t>(GetU64(*flush, 0));
+    state->flush_oldest_cas = GetU64(*flush, 8);
+  }
+  return Status::Ok();
+}
+
 void DistrustData(const std::string& dir) { ::unlink(RunFilePath(dir).c_str()); }
 
 rocks::Mutation CasCeilingMutation(uint64_t ceiling) {
@@ -200,6 +217,7 @@ Status SaveCleanShutdown(rocks::KvStore* kv, uint64_t next_cas, int64_t flush_ol
   if (!chunk.empty()) emit();
   std::string clean;
   PutU64(&clean, next_cas);
+  batch.push_back(MetaPut(kFormatKey, kFormatValue));
   batch.push_back(MetaPut(kCleanKey, std::move(clean)));
   batch.push_back(CasCeilingMutation(next_cas + kCasReservation));
   batch.push_back(FlushStateMutation(flush_oldest_live, flush_oldest_cas));

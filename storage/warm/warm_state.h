@@ -43,6 +43,10 @@ Result<RestoredState> OpenWarmState(rocks::KvStore* kv, const std::string& data_
 // start must not trust the data. Works on a full disk (unlink).
 void DistrustData(const std::string& data_dir);
 
+// The state a cleanly shut down database was left with, for offline tools (nothing changes).
+// kInvalidArgument if it was not shut down cleanly.
+Status ReadCleanState(rocks::KvStore* kv, RestoredState* state);
+
 // Meta mutations the writer adds to its batches.
 rocks::Mutation CasCeilingMutation(uint64_t ceiling);
 rocks::Mutation FlushStateMutation(int64_t oldest_live, uint64_t oldest_cas);

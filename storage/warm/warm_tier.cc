@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -34,6 +35,36 @@ void NoteUnsynced(uint64_t seq) { t_unsynced_seq = std::max(t_unsynced_seq, seq)
 // Reloading stops short of the memory limit: it must not evict what it loaded itself.
 constexpr double kReloadFill = 0.9;
 constexpr size_t kReloadBatch = 256;
+
+// Snapshot files sort by name in the order they were written.
+std::string SnapshotFileName(const std::string& dir, int64_t now) {
+  const time_t t = static_cast<time_t>(now);
+  struct tm utc {};
+  gmtime_r(&t, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &utc);
+  std::string path = dir + "/warmcache-" + stamp + ".wcsnap";
+  std::error_code ec;
+  for (int n = 1; std::filesystem::exists(path, ec); ++n) {
+    path = dir + "/warmcache-" + stamp + "-" + std::to_string(n) + ".wcsnap";
+  }
+  return path;
+}
+
+void PruneSnapshotFiles(const std::string& dir, int keep) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("warmcache-", 0) == 0 && entry.path().extension() == ".wcsnap") {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (size_t i = 0; i + static_cast<size_t>(std::max(keep, 1)) < files.size(); ++i) {
+    std::filesystem::remove(files[i], ec);
+  }
+}
 
 // Item state a record keeps beside the value (RecordMeta::item_bits, FORMAT.md).
 enum ItemBits : uint8_t { kStaleBit = 1, kWinSentBit = 2, kKeyBinaryBit = 4, kFetchedBit = 8 };
@@ -65,14 +96,7 @@ DiskBudget SplitDiskBudget(uint64_t disk_limit) {
   return DiskBudget{write_buffer, disk_limit > headroom ? disk_limit - headroom : disk_limit / 2};
 }
 
-Result<std::unique_ptr<WarmTier>> WarmTier::Open(const WarmOptions& options, const Clock* clock,
-                                                 const FlushState* flush, MemoryTier* memory) {
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) {
-    return Status::IoError("cannot create data directory " + options.data_dir + ": " +
-                           ec.message());
-  }
+rocks::KvOptions KvOptionsFor(const WarmOptions& options) {
   const DiskBudget budget = SplitDiskBudget(options.disk_limit);
   rocks::KvOptions kv_options;
   kv_options.path = options.data_dir;
@@ -81,6 +105,18 @@ Result<std::unique_ptr<WarmTier>> WarmTier::Open(const WarmOptions& options, con
   kv_options.table_budget_bytes = budget.table_bytes;
   kv_options.max_merge_bytes = 4 * budget.write_buffer_bytes;
   kv_options.discard_damaged = options.discard_damaged;
+  return kv_options;
+}
+
+Result<std::unique_ptr<WarmTier>> WarmTier::Open(const WarmOptions& options, const Clock* clock,
+                                                 const FlushState* flush, MemoryTier* memory) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return Status::IoError("cannot create data directory " + options.data_dir + ": " +
+                           ec.message());
+  }
+  const rocks::KvOptions kv_options = KvOptionsFor(options);
   Result<std::unique_ptr<rocks::KvStore>> kv = rocks::KvStore::Open(kv_options, clock, flush);
   if (!kv.ok()) {
     const bool damaged = kv.status().code() != StatusCode::kBusy;
@@ -139,8 +175,7 @@ void WarmTier::LoadDictionary() {
   dictionary_done_ = true;  // a database has at most one
 }
 
-void WarmTier::StartBackground(std::function<uint64_t()> current_cas) {
-  current_cas_ = std::move(current_cas);
+void WarmTier::StartBackground() {
   background_ = std::thread([this] { BackgroundMain(); });
   pthread_setname_np(background_.native_handle(), "wc-snapshot");
 }
@@ -152,19 +187,112 @@ void WarmTier::StopBackground() {
   }
   background_cv_.notify_all();
   if (background_.joinable()) background_.join();
+  std::vector<std::shared_ptr<ExportJob>> jobs;
+  {
+    std::lock_guard lock(background_mu_);
+    jobs.swap(export_jobs_);
+  }
+  for (const std::shared_ptr<ExportJob>& job : jobs) {
+    job->result = Status(StatusCode::kShutdown, "the server is shutting down");
+    job->finished.store(true, std::memory_order_release);
+    job->done();
+  }
 }
 
 void WarmTier::BackgroundMain() {
   ReloadHotItems();
+  using SteadyClock = std::chrono::steady_clock;
+  // "Never" is far enough ahead without overflowing the clock's arithmetic.
+  const auto after = [](int seconds) {
+    return SteadyClock::now() +
+           (seconds > 0 ? std::chrono::seconds(seconds) : std::chrono::hours(24 * 3650));
+  };
+  const int file_interval = options_.snapshot_dir.empty() ? 0 : options_.snapshot_file_interval;
+  auto next_snapshot = after(options_.snapshot_interval);
+  auto next_file = after(file_interval);
   std::unique_lock lock(background_mu_);
-  while (options_.snapshot_interval > 0 && !background_stop_) {
-    background_cv_.wait_for(lock, std::chrono::seconds(options_.snapshot_interval));
+  while (!background_stop_) {
+    background_cv_.wait_until(lock, std::min(next_snapshot, next_file),
+                              [this] { return background_stop_ || !export_jobs_.empty(); });
     if (background_stop_) break;
     lock.unlock();
-    const size_t written = Snapshot();
-    spdlog::debug("warm tier: snapshot wrote {} items", written);
+    RunExportJobs();
+    if (SteadyClock::now() >= next_snapshot) {
+      spdlog::debug("warm tier: snapshot wrote {} items", Snapshot());
+      next_snapshot = after(options_.snapshot_interval);
+    }
+    if (SteadyClock::now() >= next_file) {
+      std::string path;
+      Result<ExportStats> stats = ExportToSnapshotDir("scheduled", NextCasForFile(), &path);
+      if (!stats.ok())
+        spdlog::error("warm tier: scheduled snapshot file: {}", stats.status().ToString());
+      next_file = after(file_interval);
+    }
     lock.lock();
   }
+}
+
+uint64_t WarmTier::NextCasForFile() const {
+  // Without a counter (tests), the ceiling is above every CAS handed out.
+  return options_.current_cas ? options_.current_cas() + 1 : restored_.next_cas + kCasReservation;
+}
+
+void WarmTier::RequestExport(std::shared_ptr<ExportJob> job) {
+  {
+    std::lock_guard lock(background_mu_);
+    if (!background_stop_ && background_.joinable()) {
+      export_jobs_.push_back(std::move(job));
+      background_cv_.notify_all();
+      return;
+    }
+  }
+  job->result = Status(StatusCode::kShutdown, "the server is shutting down");
+  job->finished.store(true, std::memory_order_release);
+  job->done();
+}
+
+void WarmTier::RunExportJobs() {
+  std::vector<std::shared_ptr<ExportJob>> jobs;
+  {
+    std::lock_guard lock(background_mu_);
+    jobs.swap(export_jobs_);
+  }
+  for (const std::shared_ptr<ExportJob>& job : jobs) {
+    job->result = ExportToSnapshotDir(job->source, job->current_cas() + 1, &job->path);
+    job->finished.store(true, std::memory_order_release);
+    job->done();
+  }
+}
+
+Result<ExportStats> WarmTier::ExportToSnapshotDir(const std::string& source, uint64_t next_cas,
+                                                  std::string* path) {
+  if (options_.snapshot_dir.empty()) {
+    return Status::InvalidArgument("snapshot files are off (start with --snapshot-dir DIR)");
+  }
+  if (failed_.load(std::memory_order_relaxed)) {
+    return Status::IoError("the disk tier is out of service");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options_.snapshot_dir, ec);
+  // Everything acknowledged so far is on disk before the file is cut: RAM's unsaved items,
+  // then every queued write.
+  Snapshot();
+  std::promise<void> durable;
+  queue_.WhenDurable(queue_.PushBarrier(), [&durable] { durable.set_value(); });
+  durable.get_future().wait();
+  const int64_t now = clock_->NowSeconds();
+  *path = SnapshotFileName(options_.snapshot_dir, now);
+  const snapshot::SnapshotInfo info{.format_version = snapshot::kFormatVersion,
+                                    .created_unix = now,
+                                    .source = source,
+                                    .next_cas = next_cas,
+                                    .flush_oldest_live = flush_->oldest_live(),
+                                    .flush_oldest_cas = flush_->oldest_cas()};
+  Result<ExportStats> stats = ExportDatabase(kv_.get(), codec_, info, now, *path);
+  if (!stats.ok()) return stats;
+  spdlog::info("warm tier: snapshot file {}: {} items", *path, stats->records);
+  PruneSnapshotFiles(options_.snapshot_dir, options_.snapshot_keep);
+  return stats;
 }
 
 void WarmTier::ReloadHotItems() {
@@ -310,8 +438,8 @@ void WarmTier::WriterMain() {
 void WarmTier::MaybeExtendCasCeiling(std::vector<rocks::Mutation>* batch) {
   // After a crash the counter resumes at the saved ceiling; keep it far ahead of the counter.
   // (Checked at every batch and every 100 ms idle: 2^31 CAS values ahead is ample.)
-  if (!current_cas_) return;
-  const uint64_t cas = current_cas_();
+  if (!options_.current_cas) return;
+  const uint64_t cas = options_.current_cas();
   if (cas + kCasReservation / 2 < cas_ceiling_) return;
   cas_ceiling_ = cas + kCasReservation;
   batch->push_back(CasCeilingMutation(cas_ceiling_));

@@ -19,6 +19,7 @@
 #include "storage/memory/memory_tier.h"
 #include "storage/rocks/kv_store.h"
 #include "storage/rocks/record_codec.h"
+#include "storage/warm/snapshot_io.h"
 #include "storage/warm/spill_queue.h"
 #include "storage/warm/warm_state.h"
 
@@ -40,6 +41,22 @@ struct WarmOptions {
   int snapshot_interval = 60;
   // --damaged-data=discard: a database RocksDB cannot open is deleted instead of failing.
   bool discard_damaged = false;
+  // --snapshot-dir: where snapshot files are written (scheduled, and on request); empty: none.
+  std::string snapshot_dir;
+  int snapshot_file_interval = 3600;  // --snapshot-file-interval: seconds (0: on request only)
+  int snapshot_keep = 3;              // --snapshot-keep: files kept in snapshot_dir
+  // Reads the CAS counter (any thread): the writer keeps the saved ceiling ahead of it.
+  std::function<uint64_t()> current_cas;
+};
+
+// A request for a snapshot file, answered on the warm tier's background thread.
+struct ExportJob {
+  std::string source;                     // who the file says it came from
+  std::function<uint64_t()> current_cas;  // the CAS counter when the file is cut
+  std::function<void()> done;             // called (on that thread) once result is set
+  std::atomic<bool> finished{false};
+  std::string path;  // set with the result
+  Result<ExportStats> result{Status::IoError("not run")};
 };
 
 struct WarmStats {
@@ -82,9 +99,8 @@ class WarmTier final : public LowerTier {
                                                 const FlushState* flush, MemoryTier* memory);
   const RestoredState& restored() const { return restored_; }
   // Starts the background work that needs a serving server: loading the saved hottest items
-  // back into RAM, then periodic snapshots. `current_cas` reads the CAS counter (any thread):
-  // the writer keeps the saved ceiling ahead of it.
-  void StartBackground(std::function<uint64_t()> current_cas);
+  // back into RAM, then periodic snapshots.
+  void StartBackground();
   ~WarmTier() override;
   WarmTier(const WarmTier&) = delete;
   WarmTier& operator=(const WarmTier&) = delete;
@@ -108,6 +124,8 @@ class WarmTier final : public LowerTier {
   // Writes every item RAM holds that the disk does not, copies queued with back-pressure.
   // Returns how many. Any thread but a loop's.
   size_t Snapshot();
+  // Queues a snapshot file into snapshot_dir (kInvalidArgument in the job without one).
+  void RequestExport(std::shared_ptr<ExportJob> job);
 
   // Queues a read of every key of `batch`: after the next Kick() an I/O thread installs what
   // it finds in RAM, records each outcome, settles the batch and calls `done` (on that thread).
@@ -156,6 +174,12 @@ class WarmTier final : public LowerTier {
   void StopBackground();
   void LoadDictionary();
   void ReloadHotItems();
+  // Background thread: a point-in-time file of everything live, into snapshot_dir, then the
+  // oldest files beyond snapshot_keep are removed.
+  Result<ExportStats> ExportToSnapshotDir(const std::string& source, uint64_t next_cas,
+                                          std::string* path);
+  void RunExportJobs();
+  uint64_t NextCasForFile() const;
   // Writer thread: keeps the saved CAS ceiling ahead of the counter.
   void MaybeExtendCasCeiling(std::vector<rocks::Mutation>* batch);
   // Writer thread: collects small values until there are enough to train a dictionary, then
@@ -183,13 +207,13 @@ class WarmTier final : public LowerTier {
   bool dictionary_done_ = false;                 // writer thread only
   std::atomic<bool> may_hold_keys_{false};
   RestoredState restored_;
-  std::function<uint64_t()> current_cas_;  // set before the background thread starts
-  uint64_t cas_ceiling_ = 0;               // writer thread only (after Open)
+  uint64_t cas_ceiling_ = 0;  // writer thread only (after Open)
   std::thread background_;
   std::mutex background_mu_;
   std::condition_variable background_cv_;
-  bool background_stop_ = false;      // guarded by background_mu_
-  std::atomic<int> reload_state_{0};  // 0 none, 1 running, 2 done
+  bool background_stop_ = false;                         // guarded by background_mu_
+  std::vector<std::shared_ptr<ExportJob>> export_jobs_;  // guarded by background_mu_
+  std::atomic<int> reload_state_{0};                     // 0 none, 1 running, 2 done
   std::atomic<uint64_t> reloaded_items_{0}, snapshots_{0};
   std::atomic<bool> failed_{false};
   std::atomic<bool> stopped_{false};
@@ -206,5 +230,7 @@ struct DiskBudget {
   uint64_t table_bytes;
 };
 DiskBudget SplitDiskBudget(uint64_t disk_limit);
+// The database options a warm tier with `options` uses (also for offline tools on its data).
+rocks::KvOptions KvOptionsFor(const WarmOptions& options);
 
 }  // namespace warmcache::storage::warm

@@ -17,9 +17,10 @@ constexpr const char* kHelp =
 
 int main(int argc, char** argv) {
   using namespace warmcache::ctl;
-  // TODO(#5): `snapshot create|restore` and `ring` join these groups.
+  // TODO(#6): `ring` joins these groups.
   const std::vector<Command> groups = {
-      {"snapshot", "inspect or verify a portable snapshot file", RunSnapshotCommand},
+      {"snapshot", "create, inspect, verify or restore a portable snapshot file",
+       RunSnapshotCommand},
   };
   return Dispatch("", kHelp, groups, Args(argv + 1, argv + argc));
 }

@@ -8,6 +8,7 @@
 #include "server/common/clock.h"
 #include "storage/snapshot/snapshot_reader.h"
 #include "tools/ctl/snapshot_summary.h"
+#include "tools/ctl/snapshot_transfer.h"
 
 namespace warmcache::ctl {
 
@@ -17,7 +18,7 @@ using storage::snapshot::SnapshotReader;
 using storage::snapshot::SnapshotRecord;
 
 constexpr const char* kGroupHelp =
-    "Usage: warmcachectl snapshot COMMAND PATH\n"
+    "Usage: warmcachectl snapshot COMMAND ...\n"
     "Portable snapshot files: one file that moves a cache between machines and versions.";
 
 constexpr const char* kInspectHelp =
@@ -97,8 +98,9 @@ int RunVerify(const Args& args) {
 }  // namespace
 
 int RunSnapshotCommand(const Args& args) {
-  // TODO(#5): `create` (from a data dir or a running server) and `restore` go here.
   static const std::vector<Command> kCommands = {
+      kSnapshotCreate,
+      kSnapshotRestore,
       {"inspect", "print a snapshot's header, totals and TTL histogram; check it", RunInspect},
       {"verify", "check every checksum of a snapshot", RunVerify},
   };
