@@ -3,7 +3,8 @@
 // live item with its flags, expiry and CAS; flush_all, deletes and overwrites hold across it;
 // after kill -9 a key is a miss or its newest value, never an older or a torn one (and in
 // write-through mode every acknowledged write is there); a damaged or busy data dir is refused
-// with one line and exit code 70, or discarded on request.
+// with one line and exit code 70, or discarded on request; a snapshot file restores into an
+// empty data dir.
 //
 // Every server here runs with a small -m and its own --data-dir, reused across the restarts of
 // one test. Items are pushed out of RAM as in warm_tier_test.cc: stored first, never read, then
