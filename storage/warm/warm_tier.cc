@@ -36,21 +36,6 @@ void NoteUnsynced(uint64_t seq) { t_unsynced_seq = std::max(t_unsynced_seq, seq)
 constexpr double kReloadFill = 0.9;
 constexpr size_t kReloadBatch = 256;
 
-// Snapshot files sort by name in the order they were written.
-std::string SnapshotFileName(const std::string& dir, int64_t now) {
-  const time_t t = static_cast<time_t>(now);
-  struct tm utc {};
-  gmtime_r(&t, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &utc);
-  std::string path = dir + "/warmcache-" + stamp + ".wcsnap";
-  std::error_code ec;
-  for (int n = 1; std::filesystem::exists(path, ec); ++n) {
-    path = dir + "/warmcache-" + stamp + "-" + std::to_string(n) + ".wcsnap";
-  }
-  return path;
-}
-
 void PruneSnapshotFiles(const std::string& dir, int keep) {
   std::vector<std::filesystem::path> files;
   std::error_code ec;
@@ -264,6 +249,29 @@ void WarmTier::RunExportJobs() {
   }
 }
 
+// Snapshot files sort by name in the order they were written: the second, then a fixed-width
+// sequence number within it ("-" before "." would sort "...Z-1" ahead of "...Z").
+std::string WarmTier::SnapshotFileName(const std::string& dir, int64_t now) {
+  const time_t t = static_cast<time_t>(now);
+  struct tm utc {};
+  gmtime_r(&t, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &utc);
+  // After every file of this second, even ones pruned since: a reused number would sort first.
+  const std::string prefix = std::string("warmcache-") + stamp + "-";
+  int next = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0)
+      next = std::max(next, std::atoi(name.c_str() + prefix.size()) + 1);
+  }
+  next = std::max(next, last_file_seq_second_ == now ? last_file_seq_ + 1 : 0);
+  last_file_seq_second_ = now;
+  last_file_seq_ = next;
+  return fmt::format("{}/{}{:03}.wcsnap", dir, prefix, next);
+}
+
 Result<ExportStats> WarmTier::ExportToSnapshotDir(const std::string& source, uint64_t next_cas,
                                                   std::string* path) {
   if (options_.snapshot_dir.empty()) {
@@ -300,6 +308,7 @@ void WarmTier::ReloadHotItems() {
   if (keys.empty()) return;
   reload_state_.store(1, std::memory_order_relaxed);
   const auto started = std::chrono::steady_clock::now();
+  auto last_log = started;
   const size_t room =
       static_cast<size_t>(static_cast<double>(memory_->memory_limit()) * kReloadFill);
   size_t next = 0;
@@ -318,6 +327,11 @@ void WarmTier::ReloadHotItems() {
     std::vector<PendingFetch> work{PendingFetch{batch, [] {}}};
     ReadBatches(work, /*reload=*/true);
     batch->Settle();
+    if (std::chrono::steady_clock::now() - last_log >= std::chrono::seconds(1)) {
+      last_log = std::chrono::steady_clock::now();
+      spdlog::info("warm tier: reloading the hottest items: {} of {}",
+                   reloaded_items_.load(std::memory_order_relaxed), keys.size());
+    }
   }
   reload_state_.store(2, std::memory_order_relaxed);
   const double seconds =

@@ -180,6 +180,10 @@ class WarmTier final : public LowerTier {
                                           std::string* path);
   void RunExportJobs();
   uint64_t NextCasForFile() const;
+  // A new file name in `dir`, sorting after every earlier one (background thread).
+  std::string SnapshotFileName(const std::string& dir, int64_t now);
+  int64_t last_file_seq_second_ = 0;  // background thread only
+  int last_file_seq_ = 0;
   // Writer thread: keeps the saved CAS ceiling ahead of the counter.
   void MaybeExtendCasCeiling(std::vector<rocks::Mutation>* batch);
   // Writer thread: collects small values until there are enough to train a dictionary, then

@@ -3,8 +3,7 @@
 // live item with its flags, expiry and CAS; flush_all, deletes and overwrites hold across it;
 // after kill -9 a key is a miss or its newest value, never an older or a torn one (and in
 // write-through mode every acknowledged write is there); a damaged or busy data dir is refused
-// with one line and exit code 70, or discarded on request; a snapshot file restores into an
-// empty data dir.
+// with one line and exit code 70, or discarded on request. (Snapshot files: snapshot_files_test.)
 //
 // Every server here runs with a small -m and its own --data-dir, reused across the restarts of
 // one test. Items are pushed out of RAM as in warm_tier_test.cc: stored first, never read, then
@@ -530,57 +529,6 @@ TEST_F(RestartTest, ReloadsHotItems) {
             Get("get hot:0 hot:499\r\n"));
   Get("get" + gets + "\r\n");
   EXPECT_EQ(warm_hits, StatNow("warm_hits")) << "hot items were read from disk after the reload";
-}
-
-// A snapshot file cut from a running server (`snapshot` with --snapshot-dir) starts a server on
-// an empty data dir warm (--restore-from): the items as they were at the cut, TTL 0 still 0,
-// those that expired since skipped. A truncated file is refused with one line.
-TEST_F(RestartTest, SnapshotFileRestoresIntoAnEmptyDataDir) {
-  auto snapshot_dir = TempDir::Create("wc_snapfiles_");
-  ASSERT_TRUE(snapshot_dir.ok()) << snapshot_dir.status().ToString();
-  ASSERT_NO_FATAL_FAILURE(Start({"--snapshot-dir", (*snapshot_dir)->path()}));
-  const std::string big = AwkwardBytes(100000, 7);
-  Store("file:disk", big, 1);
-  FillRam();
-  Store("file:ram", "in RAM", 2);
-  const auto stored = Clock::now();
-  Store("file:ttl", "long TTL", 3, 3600);
-  Store("file:short", "expires", 4, 2);
-  const std::string reply = Call("snapshot\r\n");
-  ASSERT_EQ(0u, reply.rfind("OK ", 0)) << reply;
-  const std::string path = reply.substr(3, reply.find(' ', 3) - 3);
-  EXPECT_EQ(0u, path.rfind((*snapshot_dir)->path(), 0)) << path;
-  EXPECT_EQ("STORED\r\n", Call("set file:ram 0 0 5\r\nlater\r\n"));  // after the cut
-  Store("file:later", "after the cut");
-  ASSERT_NO_FATAL_FAILURE(StopCleanly());
-
-  // A truncated copy: refused, nothing started.
-  auto fresh = TempDir::Create("wc_restored_");
-  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
-  data_dir_ = std::move(*fresh);
-  const std::string truncated = (*snapshot_dir)->File("truncated.wcsnap");
-  std::filesystem::copy_file(path, truncated);
-  std::filesystem::resize_file(truncated, std::filesystem::file_size(path) / 2);
-  auto refused = TryStart({"--restore-from", truncated}, kRefuseDeadline);
-  ASSERT_FALSE(refused.ok()) << "started from a truncated snapshot file";
-  const std::string& message = refused.status().message();
-  const size_t at = message.find("stderr: ");
-  ASSERT_NE(std::string::npos, at) << message;
-  const std::vector<std::string> errors = ErrorLines(message.substr(at + 8));
-  ASSERT_EQ(1u, errors.size()) << message;
-  EXPECT_NE(std::string::npos, errors[0].find(truncated)) << errors[0];
-
-  WaitUntil(stored + milliseconds(3500));  // file:short has expired
-  ASSERT_NO_FATAL_FAILURE(Start({"--restore-from", path}));
-  EXPECT_TRUE(Value("file:disk", 1, big) + Value("file:ram", 2, "in RAM") +
-                  Value("file:ttl", 3, "long TTL") + "END\r\n" ==
-              Get("get file:disk file:ram file:ttl file:short file:later\r\n"))
-      << "the restored server does not serve the items as they were at the cut";
-  const std::optional<int64_t> ttl = RemainingTtl("file:ttl");
-  if (ttl) {
-    EXPECT_NEAR(3600 - SecondsSince(stored), static_cast<double>(*ttl), 2.0);
-  }
-  EXPECT_EQ(-1, RemainingTtl("file:ram").value_or(0)) << "a TTL of 0 must stay 0";
 }
 
 // ---------------------------------------------------------------------------------------------
