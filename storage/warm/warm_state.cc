@@ -198,14 +198,18 @@ rocks::Mutation FlushStateMutation(int64_t oldest_live, uint64_t oldest_cas) {
   return MetaPut(kFlushKey, std::move(value));
 }
 
-Status SaveCleanShutdown(rocks::KvStore* kv, uint64_t next_cas, int64_t flush_oldest_live,
-                         uint64_t flush_oldest_cas, const std::vector<std::string>& hot_keys) {
-  std::vector<rocks::Mutation> batch;
+namespace {
+
+// The hottest keys as meta records, replacing the ones saved before.
+void AppendHotKeys(rocks::KvStore* kv, const std::vector<std::string>& hot_keys,
+                   std::vector<rocks::Mutation>* batch) {
+  for (const auto& [name, chunk] : kv->ScanMeta(kHotPrefix)) batch->push_back(MetaErase(name));
   std::string chunk;
+  size_t chunks = 0;
   auto emit = [&] {
     char name[32];
-    std::snprintf(name, sizeof(name), "%s%08zu", kHotPrefix, batch.size());
-    batch.push_back(MetaPut(name, std::move(chunk)));
+    std::snprintf(name, sizeof(name), "%s%08zu", kHotPrefix, chunks++);
+    batch->push_back(MetaPut(name, std::move(chunk)));
     chunk.clear();
   };
   for (const std::string& key : hot_keys) {
@@ -215,6 +219,20 @@ Status SaveCleanShutdown(rocks::KvStore* kv, uint64_t next_cas, int64_t flush_ol
     if (chunk.size() >= kHotChunkBytes) emit();
   }
   if (!chunk.empty()) emit();
+}
+
+}  // namespace
+
+Status SaveHotKeys(rocks::KvStore* kv, const std::vector<std::string>& hot_keys) {
+  std::vector<rocks::Mutation> batch;
+  AppendHotKeys(kv, hot_keys, &batch);
+  return kv->Write(batch);
+}
+
+Status SaveCleanShutdown(rocks::KvStore* kv, uint64_t next_cas, int64_t flush_oldest_live,
+                         uint64_t flush_oldest_cas, const std::vector<std::string>& hot_keys) {
+  std::vector<rocks::Mutation> batch;
+  AppendHotKeys(kv, hot_keys, &batch);
   std::string clean;
   PutU64(&clean, next_cas);
   batch.push_back(MetaPut(kFormatKey, kFormatValue));

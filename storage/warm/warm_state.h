@@ -51,6 +51,9 @@ Status ReadCleanState(rocks::KvStore* kv, RestoredState* state);
 rocks::Mutation CasCeilingMutation(uint64_t ceiling);
 rocks::Mutation FlushStateMutation(int64_t oldest_live, uint64_t oldest_cas);
 
+// The hottest keys, hottest first, for the reload after a restart (also after a crash).
+Status SaveHotKeys(rocks::KvStore* kv, const std::vector<std::string>& hot_keys);
+
 // A clean shutdown, after every item and invalidation is written: the clean marker with the
 // exact CAS counter, the flush state and the hottest keys, synced; then memtables flushed.
 Status SaveCleanShutdown(rocks::KvStore* kv, uint64_t next_cas, int64_t flush_oldest_live,

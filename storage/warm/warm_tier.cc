@@ -204,6 +204,9 @@ void WarmTier::BackgroundMain() {
     RunExportJobs();
     if (SteadyClock::now() >= next_snapshot) {
       spdlog::debug("warm tier: snapshot wrote {} items", Snapshot());
+      // The reload after a crash starts from these.
+      const Status saved = SaveHotKeys(kv_.get(), memory_->HottestKeys(memory_->memory_limit()));
+      if (!saved.ok()) Fail(saved, "write");
       next_snapshot = after(options_.snapshot_interval);
     }
     if (SteadyClock::now() >= next_file) {

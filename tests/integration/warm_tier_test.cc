@@ -107,37 +107,17 @@ class WarmTierBase : public ::testing::Test {
                             << reply.status().ToString();
     return reply.ok() ? *reply : "";
   }
-  // Sends a get/gets/gat/gats request and returns the whole reply through END, reading each
-  // VALUE's data by its length. A line that is neither VALUE nor END ends the reply too.
+  // A get/gets/gat/gats reply through END, values read by their length.
   std::string Get(const std::string& request) {
-    EXPECT_TRUE(client_->Send(request).ok());
-    std::string reply;
-    while (true) {
-      auto line = client_->ReadLine();
-      if (!line.ok()) {
-        ADD_FAILURE() << request << ": " << line.status().ToString();
-        return reply;
-      }
-      reply += *line + "\r\n";
-      if (line->rfind("VALUE ", 0) != 0) return reply;
-      const size_t len_at = line->find(' ', line->find(' ', 6) + 1) + 1;
-      auto data = client_->ReadBytes(std::stoul(line->substr(len_at)) + 2);
-      if (!data.ok()) {
-        ADD_FAILURE() << request << ": " << data.status().ToString();
-        return reply;
-      }
-      reply += *data;
-    }
+    auto reply = client_->CallGet(request);
+    EXPECT_TRUE(reply.ok()) << request << ": " << reply.status().ToString();
+    return reply.ok() ? *reply : "";
   }
-  // Sends a meta request; returns its reply line and, after "VA <n>", the n data bytes + CRLF.
+  // A meta reply line and, after "VA <n>", the n data bytes + CRLF.
   std::string Meta(const std::string& request) {
-    std::string reply = Call(request);
-    if (reply.rfind("VA ", 0) == 0) {
-      auto data = client_->ReadBytes(std::stoul(reply.substr(3)) + 2);
-      EXPECT_TRUE(data.ok()) << request << ": " << data.status().ToString();
-      if (data.ok()) reply += *data;
-    }
-    return reply;
+    auto reply = client_->CallMeta(request);
+    EXPECT_TRUE(reply.ok()) << request << ": " << reply.status().ToString();
+    return reply.ok() ? *reply : "";
   }
   // Stores with `ms ... c` (a set that also returns the CAS it assigned) and returns the CAS.
   uint64_t Store(const std::string& key, const std::string& data, uint32_t flags = 0,

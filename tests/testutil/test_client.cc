@@ -170,4 +170,28 @@ Result<std::string> TestClient::Call(std::string_view request, std::string_view 
   return ReadUntil(terminator);
 }
 
+Result<std::string> TestClient::CallGet(std::string_view request) {
+  WC_RETURN_IF_ERROR(Send(request));
+  std::string reply;
+  while (true) {
+    Result<std::string> line = ReadLine();
+    if (!line.ok()) return line.status();
+    reply += *line + "\r\n";
+    if (line->rfind("VALUE ", 0) != 0) return reply;
+    // "VALUE <key> <flags> <bytes>[ <cas>]"
+    const size_t len_at = line->find(' ', line->find(' ', 6) + 1) + 1;
+    Result<std::string> data = ReadBytes(std::stoul(line->substr(len_at)) + 2);
+    if (!data.ok()) return data.status();
+    reply += *data;
+  }
+}
+
+Result<std::string> TestClient::CallMeta(std::string_view request) {
+  Result<std::string> reply = Call(request);
+  if (!reply.ok() || reply->rfind("VA ", 0) != 0) return reply;
+  Result<std::string> data = ReadBytes(std::stoul(reply->substr(3)) + 2);
+  if (!data.ok()) return data.status();
+  return *reply + *data;
+}
+
 }  // namespace warmcache::testutil

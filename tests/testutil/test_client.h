@@ -50,6 +50,11 @@ class TestClient {
   Status WaitClosedByPeer(std::chrono::milliseconds wait = kDefaultTimeout);
   // Send(request), then ReadUntil(terminator).
   Result<std::string> Call(std::string_view request, std::string_view terminator = "\r\n");
+  // Sends a get/gets/gat/gats request; returns the whole reply through END (or the first line
+  // that is not VALUE), reading each VALUE's data by its length, so values may hold any bytes.
+  Result<std::string> CallGet(std::string_view request);
+  // Sends a meta request; returns its reply line and, after "VA <n>", the n data bytes + CRLF.
+  Result<std::string> CallMeta(std::string_view request);
 
   // True once EOF or a reset was seen.
   bool peer_closed() const { return peer_closed_; }
