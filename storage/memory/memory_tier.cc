@@ -461,19 +461,20 @@ std::vector<std::string> MemoryTier::HottestKeys(size_t max_bytes) const {
   // A reload of this many items takes seconds; more would only make shutdown heavier.
   constexpr size_t kMaxKeys = size_t{1} << 20;
   struct Entry {
-    uint32_t time;
+    uint64_t rank;  // protected (read again) before probation, then the most recent first
     std::string key;
     size_t bytes;
   };
-  const auto hotter = [](const Entry& a, const Entry& b) { return a.time > b.time; };
-  std::vector<Entry> heap;  // the kMaxKeys most recently used so far; coldest on top
+  const auto hotter = [](const Entry& a, const Entry& b) { return a.rank > b.rank; };
+  std::vector<Entry> heap;  // the kMaxKeys hottest so far; the coldest on top
   ForEachLiveItem([&](const Item& item, int64_t) {
-    if (heap.size() == kMaxKeys && item.time <= heap.front().time) return true;
+    const uint64_t rank = (uint64_t{item.segment == kProtected} << 32) | item.time;
+    if (heap.size() == kMaxKeys && rank <= heap.front().rank) return true;
     if (heap.size() == kMaxKeys) {
       std::pop_heap(heap.begin(), heap.end(), hotter);
       heap.pop_back();
     }
-    heap.push_back(Entry{item.time, std::string(item.key()), item.charged});
+    heap.push_back(Entry{rank, std::string(item.key()), item.charged});
     std::push_heap(heap.begin(), heap.end(), hotter);
     return true;
   });

@@ -203,8 +203,8 @@ class MemoryTier {
   // down). `shard_done` runs between shards, without a lock (to wait for room).
   void ForEachUnsaved(const std::function<bool(const Item&)>& fn,
                       const std::function<void()>& shard_done);
-  // The keys of live items, most recently used first (by last access), up to `max_bytes` of
-  // items: what a restart loads back first.
+  // The keys of live items, hottest first (protected, i.e. read again, before probation; then
+  // the most recently used), up to `max_bytes` of items: what a restart loads back first.
   std::vector<std::string> HottestKeys(size_t max_bytes) const;
 
   // flush_all changed the FlushState: the tier below must keep it across restarts.

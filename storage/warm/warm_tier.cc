@@ -315,21 +315,32 @@ void WarmTier::ReloadHotItems() {
   const size_t room =
       static_cast<size_t>(static_cast<double>(memory_->memory_limit()) * kReloadFill);
   size_t next = 0;
+  size_t reloaded_bytes_per_item = 0;
   while (next < keys.size() && memory_->used_memory() < room) {
     {
       std::lock_guard lock(background_mu_);
       if (background_stop_) break;
     }
+    // Near the limit, batches shrink to what still fits: an overshoot would evict the hottest
+    // items, loaded first.
+    const size_t used = memory_->used_memory();
+    const size_t average = reloaded_bytes_per_item > 0 ? reloaded_bytes_per_item : 1;
+    const size_t fits = std::clamp<size_t>((room - used) / average, 1, kReloadBatch);
     auto batch = std::make_shared<FetchBatch>();
-    for (; next < keys.size() && batch->size() < kReloadBatch; ++next) {
+    for (; next < keys.size() && batch->size() < fits; ++next) {
       memory_->WithKey(keys[next], [&](MemoryTier::KeyTxn& txn) {
         if (txn.item() == nullptr) txn.BeginFetch(batch->Add());
         return true;
       });
     }
     std::vector<PendingFetch> work{PendingFetch{batch, [] {}}};
+    const uint64_t before = reloaded_items_.load(std::memory_order_relaxed);
     ReadBatches(work, /*reload=*/true);
     batch->Settle();
+    const uint64_t installed = reloaded_items_.load(std::memory_order_relaxed) - before;
+    if (installed > 0 && memory_->used_memory() > used) {
+      reloaded_bytes_per_item = (memory_->used_memory() - used) / installed;
+    }
     if (std::chrono::steady_clock::now() - last_log >= std::chrono::seconds(1)) {
       last_log = std::chrono::steady_clock::now();
       spdlog::info("warm tier: reloading the hottest items: {} of {}",
