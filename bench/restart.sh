@@ -30,8 +30,7 @@
 #   WARMCACHED_ARGS ["--data-dir @DATA_DIR@ --disk-limit 4G"]: @DATA_DIR@ becomes a fresh dir
 #     that the restart reuses
 #   CRASH_SNAPSHOT_ARGS ["--durability snapshot --snapshot-interval 2"]
-#   CRASH_WT_ARGS ["--durability write-through"]   (flags warmcached does not list in --help are
-#     left out, and the report says so)
+#   CRASH_WT_ARGS ["--durability write-through"]
 #   KEYS [200000] VALUE_SIZE [1000] VALUE_KIND [json]
 #   LOAD_MAX_TIME [120] VERIFY_MAX_TIME [120] VERIFY_CONNECTIONS [8] VERIFY_DEPTH [8] MULTIGET [16]
 #   ZIPF_DURATION [10] ZIPF_THETA [0.99] CONNECTIONS [50]: the GETs before the stop and after the
@@ -96,7 +95,7 @@ source "$HERE/lib/report.sh"  # tree_state, binary_version, int, ratio
 source "$HERE/lib/sections.sh"
 source "$HERE/lib/restart_report.sh"
 
-declare -A STOP_S READY_S RELOAD_S STATS_FILE SKIPPED_FLAGS EXTRA_FLAGS
+declare -A STOP_S READY_S RELOAD_S STATS_FILE EXTRA_FLAGS
 FAILED_RUNS=0
 BUGS=()   # each makes the exit status 1
 NOTES=()  # what did not run as asked, for the report
@@ -152,9 +151,9 @@ check_setup() {
   # shellcheck disable=SC2086  # flag lists by design
   if [[ " $SCENARIOS " == *" crash "* ]]; then
     if [[ " $CRASH_SERVERS " == *" warmcached_snapshot "* ]]; then
-      filter_flags warmcached_snapshot $CRASH_SNAPSHOT_ARGS
+      EXTRA_FLAGS[warmcached_snapshot]=$CRASH_SNAPSHOT_ARGS
     fi
-    if [[ " $CRASH_SERVERS " == *" warmcached_wt "* ]]; then filter_flags warmcached_wt $CRASH_WT_ARGS; fi
+    if [[ " $CRASH_SERVERS " == *" warmcached_wt "* ]]; then EXTRA_FLAGS[warmcached_wt]=$CRASH_WT_ARGS; fi
   fi
 }
 
@@ -168,35 +167,6 @@ on_exit() {
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.3f", b - a }'; }
-
-# filter_flags NAME ARGS...: EXTRA_FLAGS[NAME] = the flags of ARGS (with their values) that
-# warmcached lists in its --help; the others go to SKIPPED_FLAGS[NAME] for the report, so the
-# script still runs against a warmcached without them (the row then shows what it does without).
-filter_flags() {
-  local name=$1 help arg skip_value=0 kept=() skipped=()
-  shift
-  help=$("$WARMCACHED" --help 2>&1 || true)
-  for arg in "$@"; do
-    if [[ $arg == --* ]]; then
-      skip_value=0
-      if ! grep -q -- "${arg%%=*}" <<<"$help"; then
-        skipped+=("$arg")
-        [[ $arg == *=* ]] || skip_value=1
-        continue
-      fi
-    elif ((skip_value)); then
-      skipped+=("$arg")
-      continue
-    fi
-    kept+=("$arg")
-  done
-  EXTRA_FLAGS[$name]="${kept[*]}"
-  SKIPPED_FLAGS[$name]="${skipped[*]}"
-  if ((${#skipped[@]} > 0)); then
-    NOTES+=("$name ran without \`${skipped[*]}\`: this warmcached does not list it in --help.")
-    echo "$PROG: $name: this warmcached has no ${skipped[*]}; running without" >&2
-  fi
-}
 
 # The flags that make NAME what it is, on top of SERVER_ARGS. Files go under $TMP and /dev/shm.
 server_flags() {
@@ -433,7 +403,7 @@ check_crash() {
     BUGS+=("$name after kill -9: $stale stale and $corrupt corrupt value(s)")
   fi
   if [ "$(json_field "$json" complete)" != true ]; then BUGS+=("$name: the check did not finish"); fi
-  if [ "$name" = warmcached_wt ] && [ -z "${SKIPPED_FLAGS[$name]:-}" ] && ((lost > 0)); then
+  if [ "$name" = warmcached_wt ] && ((lost > 0)); then
     BUGS+=("warmcached --durability write-through lost $lost acknowledged write(s) to kill -9")
   fi
   if [[ $name == warmcached* ]] && (($(json_field "$TMP/$name.write.1.json" error_replies) > 0)); then
@@ -444,10 +414,6 @@ check_crash() {
 # Scenario 3: the same set-heavy mixes against --durability snapshot and write-through.
 write_through_cost() {
   local name mix flags
-  if ! "$WARMCACHED" --help 2>&1 | grep -q -- --durability; then
-    NOTES+=("The write-through cost was not measured: this warmcached does not list --durability in --help.")
-    return 0
-  fi
   for name in warmcached_cost_snapshot warmcached_cost_wt; do
     fresh_files "$name"
     flags=$(server_flags "$name")

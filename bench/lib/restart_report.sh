@@ -62,8 +62,7 @@ crash_table() {
     "| current | newer (unacknowledged, landed) | stale | corrupt | misses | acknowledged writes lost | warm_start |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for name in $CRASH_SERVERS; do
-    printf '| %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$name")" \
-      "${SKIPPED_FLAGS[$name]:+ (ran without ${SKIPPED_FLAGS[$name]})}" \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$name")" \
       "$(field "$name" write sets_acked)" "$(field "$name" write keys_written)" \
       "$(ms "${READY_S[$name.crash_ready]:--}")" "$(field "$name" check hits)" \
       "$(field "$name" check current)" "$(field "$name" check newer)" \

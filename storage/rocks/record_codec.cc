@@ -6,6 +6,8 @@
 #include <zstd.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 namespace warmcache::storage::rocks {
@@ -110,6 +112,13 @@ Result<std::unique_ptr<Dictionary>> Dictionary::Train(const std::vector<std::str
     return Status::InvalidArgument(std::string("no dictionary: ") + ZDICT_getErrorName(n));
   }
   bytes.resize(n);
+  return FromBytes(std::move(bytes), level);
+}
+
+Result<std::unique_ptr<Dictionary>> Dictionary::FromFile(const std::string& path, int level) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return Status::NotFound(path);
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   return FromBytes(std::move(bytes), level);
 }
 

@@ -42,6 +42,8 @@ class Dictionary {
                                                    size_t capacity, int level);
   // A dictionary from its bytes (as Train produced them); kCorruption if they are not one.
   static Result<std::unique_ptr<Dictionary>> FromBytes(std::string bytes, int level);
+  // A dictionary saved in a file; kNotFound if there is none, kCorruption if it is not one.
+  static Result<std::unique_ptr<Dictionary>> FromFile(const std::string& path, int level);
   ~Dictionary();
   const std::string& bytes() const { return bytes_; }
   uint32_t id() const { return id_; }

@@ -3,8 +3,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <system_error>
 #include <vector>
@@ -117,13 +115,12 @@ Result<ExportStats> ExportDataDir(const std::string& data_dir, const std::string
   if (!clean.ok())
     return Status(clean.code(), "data directory " + data_dir + ": " + clean.message());
   rocks::RecordCodec codec{rocks::CodecOptions{}};
-  std::ifstream file(data_dir + "/warmcache.zdict", std::ios::binary);
-  if (file) {
-    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    Result<std::unique_ptr<rocks::Dictionary>> dictionary =
-        rocks::Dictionary::FromBytes(std::move(bytes), codec.options().level);
-    if (!dictionary.ok()) return dictionary.status();
+  Result<std::unique_ptr<rocks::Dictionary>> dictionary =
+      rocks::Dictionary::FromFile(data_dir + "/warmcache.zdict", codec.options().level);
+  if (dictionary.ok()) {
     codec.SetDictionary(std::move(dictionary).value());
+  } else if (dictionary.status().code() != StatusCode::kNotFound) {
+    return dictionary.status();
   }
   const snapshot::SnapshotInfo info{.format_version = snapshot::kFormatVersion,
                                     .created_unix = now,

@@ -38,7 +38,10 @@ uint64_t SpillQueue::PushBarrier() {
 uint64_t SpillQueue::PushLocked(Entry entry) {
   entry.seq = next_seq_++;
   const uint64_t seq = entry.seq;
-  if (!entry.barrier) index_.insert_or_assign(entry.key, Pending{entry.seq, entry.item});
+  if (!entry.barrier) {
+    pending_by_hash_[Slot(entry.key)].fetch_add(1, std::memory_order_release);
+    index_.insert_or_assign(entry.key, Pending{entry.seq, entry.item});
+  }
   bytes_.fetch_add(entry.bytes, std::memory_order_relaxed);
   entries_.fetch_add(1, std::memory_order_relaxed);
   const bool was_empty = queue_.empty();
@@ -77,6 +80,7 @@ void SpillQueue::Retire(std::vector<Entry>* batch) {
     for (const Entry& entry : *batch) {
       bytes += entry.bytes;
       if (entry.barrier) continue;
+      pending_by_hash_[Slot(entry.key)].fetch_sub(1, std::memory_order_release);
       auto it = index_.find(entry.key);
       if (it != index_.end() && it->second.seq == entry.seq) index_.erase(it);
     }

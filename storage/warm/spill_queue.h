@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -47,6 +48,11 @@ class SpillQueue {
   // The newest pending entry for `key`: nullopt if none; an empty ItemRef if it is an
   // invalidation.
   std::optional<ItemRef> Lookup(std::string_view key) const;
+  // False if nothing is queued for `key`, decided without the mutex (a counting filter): the
+  // check every store of a new key makes.
+  bool MaybeQueued(std::string_view key) const {
+    return pending_by_hash_[Slot(key)].load(std::memory_order_acquire) != 0;
+  }
 
   // Waits up to `wait` for entries, then moves the oldest (up to max_entries or max_bytes) into
   // *batch; they stay visible to Lookup until Retire(*batch). Returns false once Stop() was
@@ -80,6 +86,10 @@ class SpillQueue {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   uint64_t PushLocked(Entry entry);
+  static size_t Slot(std::string_view key) {
+    return std::hash<std::string_view>{}(key) & (kFilterSlots - 1);
+  }
+  static constexpr size_t kFilterSlots = size_t{1} << 16;
   void TakeDurableWaitersLocked(uint64_t durable, std::vector<std::function<void()>>* wake);
 
   const size_t limit_bytes_;
@@ -94,6 +104,11 @@ class SpillQueue {
   std::atomic<size_t> bytes_{0};
   std::atomic<size_t> entries_{0};
   std::atomic<uint64_t> durable_seq_{0};
+  // Entries queued or in flight per key-hash slot: incremented before an entry is visible to
+  // Lookup, decremented after it left.
+  std::unique_ptr<std::atomic<uint32_t>[]> pending_by_hash_ {
+    new std::atomic<uint32_t>[ kFilterSlots ]()
+  };
 };
 
 }  // namespace warmcache::storage::warm
