@@ -208,10 +208,6 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const KvOptions& options, const C
     s = impl->Recreate();
   }
   if (!s.ok()) return FromRocks(s);
-  if (options.discard_existing && AnyKey(impl->db.get(), impl->read_options)) {
-    s = impl->Recreate();
-    if (!s.ok()) return FromRocks(s);
-  }
   return std::unique_ptr<KvStore>(new KvStore(std::move(impl)));
 }
 

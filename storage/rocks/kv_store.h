@@ -28,8 +28,6 @@ struct KvOptions {
   uint64_t table_budget_bytes = 0;
   // The largest file a merge of small table files may produce (FIFO compaction).
   uint64_t max_merge_bytes = 64u << 20;
-  // Start empty: whatever an earlier process left is deleted (after taking the lock).
-  bool discard_existing = false;
   // A database RocksDB cannot open (damaged files) is deleted and created anew instead of
   // failing. Never applies to a directory another process holds.
   bool discard_damaged = false;

@@ -121,19 +121,33 @@ TEST_F(KvStoreTest, MultiGetAnswersEachKeyInOrder) {
   EXPECT_EQ(Record(0, 1, "alpha"), out[2].value());
 }
 
-TEST_F(KvStoreTest, DiscardExistingStartsEmpty) {
-  {
-    auto store = Open();
-    ASSERT_TRUE(store);
-    EXPECT_FALSE(store->HasAnyKey());
-    ASSERT_TRUE(store->Write({{"a", Record(0, 1, "alpha")}}).ok());
-    EXPECT_TRUE(store->HasAnyKey());
-  }
-  options_.discard_existing = true;
+TEST_F(KvStoreTest, DiscardAllEmptiesRecordsAndMeta) {
   auto store = Open();
   ASSERT_TRUE(store);
   EXPECT_FALSE(store->HasAnyKey());
+  ASSERT_TRUE(store->Write({{"a", Record(0, 1, "alpha")}, {"m", "v", false, /*meta=*/true}}).ok());
+  EXPECT_TRUE(store->HasAnyKey());
+  EXPECT_TRUE(store->GetMeta("m").ok());
+  ASSERT_TRUE(store->DiscardAll().ok());
+  EXPECT_FALSE(store->HasAnyKey());
   EXPECT_EQ(StatusCode::kNotFound, store->Get("a").status().code());
+  EXPECT_EQ(StatusCode::kNotFound, store->GetMeta("m").status().code());
+}
+
+TEST_F(KvStoreTest, MetaRecordsLiveApartFromRecords) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store
+                  ->Write({{"hot/1", "x", false, /*meta=*/true},
+                           {"hot/2", "y", false, true},
+                           {"other", "z", false, true}})
+                  .ok());
+  EXPECT_FALSE(store->HasAnyKey());  // no memcached key can collide with them
+  EXPECT_EQ(StatusCode::kNotFound, store->Get("hot/1").status().code());
+  const auto hot = store->ScanMeta("hot/");
+  ASSERT_EQ(2u, hot.size());
+  EXPECT_EQ("hot/1", hot[0].first);
+  EXPECT_EQ("y", hot[1].second);
 }
 
 TEST_F(KvStoreTest, ABudgetDropsTheOldestFiles) {
