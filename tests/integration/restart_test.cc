@@ -30,6 +30,7 @@
 #include "tests/testutil/crash_workload.h"
 #include "tests/testutil/escape.h"
 #include "tests/testutil/oracle.h"
+#include "tests/testutil/reply_text.h"
 #include "tests/testutil/server_process.h"
 #include "tests/testutil/stats.h"
 #include "tests/testutil/temp_dir.h"
@@ -57,24 +58,6 @@ constexpr int kWriteThroughIterations = 3;
 
 enum class StopHow { kSigterm, kSigint, kShutdownCommand };
 void PrintTo(StopHow how, std::ostream* os) { *os << static_cast<int>(how); }
-
-std::string Value(const std::string& key, uint32_t flags, const std::string& data,
-                  std::optional<uint64_t> cas = std::nullopt) {
-  std::string line =
-      "VALUE " + key + " " + std::to_string(flags) + " " + std::to_string(data.size());
-  if (cas) line += " " + std::to_string(*cas);
-  return line + "\r\n" + data + "\r\n";
-}
-
-// Random bytes from a fixed seed, with "\r\n", NUL and "\r\nEND\r\n" planted inside.
-std::string AwkwardBytes(size_t size, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string bytes(size, '\0');
-  for (char& ch : bytes) ch = static_cast<char>(rng());
-  const std::string plant("\r\n\0\r\nEND\r\n\0", 12);
-  for (size_t at = 1; at + plant.size() < size; at += size / 3 + 1) bytes.replace(at, 12, plant);
-  return bytes;
-}
 
 // The lines of a child's stderr that are errors: everything but warnings (as root, one warns
 // that memcached would insist on -u).
@@ -171,26 +154,11 @@ class RestartTest : public ::testing::Test {
                             << reply.status().ToString();
     return reply.ok() ? *reply : "";
   }
-  // A get/gets reply through END, each VALUE's data read by its length.
+  // A get/gets reply through END, values read by their length.
   std::string Get(const std::string& request) {
-    EXPECT_TRUE(client_->Send(request).ok());
-    std::string reply;
-    while (true) {
-      auto line = client_->ReadLine();
-      if (!line.ok()) {
-        ADD_FAILURE() << request << ": " << line.status().ToString();
-        return reply;
-      }
-      reply += *line + "\r\n";
-      if (line->rfind("VALUE ", 0) != 0) return reply;
-      const size_t len_at = line->find(' ', line->find(' ', 6) + 1) + 1;
-      auto data = client_->ReadBytes(std::stoul(line->substr(len_at)) + 2);
-      if (!data.ok()) {
-        ADD_FAILURE() << request << ": " << data.status().ToString();
-        return reply;
-      }
-      reply += *data;
-    }
+    auto reply = client_->CallGet(request);
+    EXPECT_TRUE(reply.ok()) << request << ": " << reply.status().ToString();
+    return reply.ok() ? *reply : "";
   }
   // Stores with `ms ... c` (a set that returns the CAS it assigned) and returns the CAS.
   uint64_t Store(const std::string& key, const std::string& data, uint32_t flags = 0,

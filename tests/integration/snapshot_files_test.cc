@@ -30,6 +30,7 @@
 
 #include "tests/testutil/escape.h"
 #include "tests/testutil/oracle.h"
+#include "tests/testutil/reply_text.h"
 #include "tests/testutil/run_command.h"
 #include "tests/testutil/server_process.h"
 #include "tests/testutil/stats.h"
@@ -60,16 +61,6 @@ struct Item {
   int ttl = 0;       // as stored: 0 never expires, else seconds from then
   uint64_t cas = 0;  // assigned by the server (0: not known)
 };
-
-// Random bytes from a seed, with "\r\n", NUL and "\r\nEND\r\n" planted inside.
-std::string AwkwardBytes(size_t size, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string bytes(size, '\0');
-  for (char& ch : bytes) ch = static_cast<char>(rng());
-  const std::string plant("\r\n\0\r\nEND\r\n\0", 12);
-  for (size_t at = 1; at + plant.size() < size; at += size / 3 + 1) bytes.replace(at, 12, plant);
-  return bytes;
-}
 
 // "VALUE <key> <flags> <len>[ <cas>]\r\n<data>\r\n", one item of a get/gets reply.
 std::string Value(const Item& item, bool with_cas) {

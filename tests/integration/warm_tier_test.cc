@@ -28,6 +28,7 @@
 
 #include "tests/testutil/escape.h"
 #include "tests/testutil/oracle.h"
+#include "tests/testutil/reply_text.h"
 #include "tests/testutil/server_process.h"
 #include "tests/testutil/stats.h"
 #include "tests/testutil/temp_dir.h"
@@ -48,25 +49,6 @@ constexpr milliseconds kExpiryDeadline = seconds(8);  // a 1-3 s TTL has surely 
 constexpr milliseconds kReplyTimeout = seconds(20);   // a reply may wait for the disk
 
 enum class Target { kWarmcached, kMemcached };
-
-// "VALUE <key> <flags> <len>[ <cas>]\r\n<data>\r\n", one item of a get/gets reply.
-std::string Value(const std::string& key, uint32_t flags, const std::string& data,
-                  std::optional<uint64_t> cas = std::nullopt) {
-  std::string line =
-      "VALUE " + key + " " + std::to_string(flags) + " " + std::to_string(data.size());
-  if (cas) line += " " + std::to_string(*cas);
-  return line + "\r\n" + data + "\r\n";
-}
-
-// Random bytes from a fixed seed, with "\r\n", NUL and "\r\nEND\r\n" planted inside.
-std::string AwkwardBytes(size_t size, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string bytes(size, '\0');
-  for (char& ch : bytes) ch = static_cast<char>(rng());
-  const std::string plant("\r\n\0\r\nEND\r\n\0", 12);
-  for (size_t at = 1; at + plant.size() < size; at += size / 3 + 1) bytes.replace(at, 12, plant);
-  return bytes;
-}
 
 // Shared plumbing: one server, one client, the filler that pushes items out of RAM, and replies
 // read by their structure (so values may hold any bytes).
