@@ -201,18 +201,6 @@ stop_rss_sampler() {
 
 # server_stats PORT COMMAND: the "STAT name value" lines COMMAND ("stats", "stats slabs")
 # returns, without the \r. Bounded to 5 s.
-server_stats() {
-  # shellcheck disable=SC2016  # expanded by the inner bash
-  timeout 5 bash -c '
-    exec 3<>"/dev/tcp/127.0.0.1/$1"
-    printf "%s\r\n" "$2" >&3
-    while IFS= read -r -t 5 line <&3; do
-      line=${line%$'"'"'\r'"'"'}
-      [ "$line" = END ] && break
-      echo "$line"
-    done' _ "$1" "$2"
-}
-
 # stat_value NAME STAT: one stat of NAME at the end of its run, or nothing.
 stat_value() {
   awk -v s="$2" '$1 == "STAT" && $2 == s { print $3 }' "${STATS_FILE[$1]:-/dev/null}"

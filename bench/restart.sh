@@ -288,19 +288,6 @@ wait_reload_poll() {
   RELOAD_S[$1]=$(cat "$TMP/$1.reload")
 }
 
-# server_stats PORT COMMAND: the "STAT name value" lines, without \r. Bounded to 5 s.
-server_stats() {
-  # shellcheck disable=SC2016  # expanded by the inner bash
-  timeout 5 bash -c '
-    exec 3<>"/dev/tcp/127.0.0.1/$1"
-    printf "%s\r\n" "$2" >&3
-    while IFS= read -r -t 5 line <&3; do
-      line=${line%$'"'"'\r'"'"'}
-      [ "$line" = END ] && break
-      echo "$line"
-    done' _ "$1" "$2"
-}
-
 save_stats() {
   STATS_FILE[$1.$2]="$TMP/$1.$2.stats"
   server_stats "${PORT[$1]}" stats >"${STATS_FILE[$1.$2]}" 2>/dev/null ||

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# Sourced by bench/core.sh and bench/beyond_ram.sh: starting and stopping servers by PID, and
+# Sourced by the bench/*.sh scripts: starting and stopping servers by PID, reading stats, and
 # running warmcache-bench. Uses the caller's globals: TMP, PIN, SERVER_ARGS, BENCH, CONNECTIONS,
 # RUNS, FAILED_RUNS.
 
@@ -157,4 +157,17 @@ wait_for_quiet() {
       return 0
     fi
   done
+}
+
+# server_stats PORT COMMAND: the "STAT name value" lines, without \r. Bounded to 5 s.
+server_stats() {
+  # shellcheck disable=SC2016  # expanded by the inner bash
+  timeout 5 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf "%s\r\n" "$2" >&3
+    while IFS= read -r -t 5 line <&3; do
+      line=${line%$'"'"'\r'"'"'}
+      [ "$line" = END ] && break
+      echo "$line"
+    done' _ "$1" "$2"
 }
