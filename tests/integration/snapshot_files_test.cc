@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "tests/testutil/escape.h"
+#include "tests/testutil/expect_calls.h"
 #include "tests/testutil/oracle.h"
 #include "tests/testutil/reply_text.h"
 #include "tests/testutil/run_command.h"
@@ -179,23 +180,10 @@ class SnapshotFilesTest : public ::testing::Test {
   }
 
   std::string Call(const std::string& request, const std::string& terminator = "\r\n") {
-    auto reply = client_->Call(request, terminator);
-    EXPECT_TRUE(reply.ok()) << EscapeBytes(request.substr(0, 200)) << ": "
-                            << reply.status().ToString();
-    return reply.ok() ? *reply : "";
+    return CallOrFail(*client_, request, terminator);
   }
-  // A get/gets/gat/gats reply through END, values read by their length.
-  std::string Get(const std::string& request) {
-    auto reply = client_->CallGet(request);
-    EXPECT_TRUE(reply.ok()) << request << ": " << reply.status().ToString();
-    return reply.ok() ? *reply : "";
-  }
-  // A meta reply line and, after "VA <n>", the n data bytes + CRLF.
-  std::string Meta(const std::string& request) {
-    auto reply = client_->CallMeta(request);
-    EXPECT_TRUE(reply.ok()) << request << ": " << reply.status().ToString();
-    return reply.ok() ? *reply : "";
-  }
+  std::string Get(const std::string& request) { return GetOrFail(*client_, request); }
+  std::string Meta(const std::string& request) { return MetaOrFail(*client_, request); }
   // Stores with `ms ... c` and records the CAS the server assigned.
   void Store(Item& item) {
     const std::string reply = Call("ms " + item.key + " " + std::to_string(item.data.size()) +

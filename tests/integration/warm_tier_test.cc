@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "tests/testutil/escape.h"
+#include "tests/testutil/expect_calls.h"
 #include "tests/testutil/oracle.h"
 #include "tests/testutil/reply_text.h"
 #include "tests/testutil/server_process.h"
@@ -82,33 +83,14 @@ class WarmTierBase : public ::testing::Test {
     client_->set_timeout(kReplyTimeout);
   }
 
-  // Send + read through `terminator`; "" (and a failure) if the reply does not come.
   std::string Call(const std::string& request, const std::string& terminator = "\r\n") {
-    auto reply = client_->Call(request, terminator);
-    EXPECT_TRUE(reply.ok()) << EscapeBytes(request.substr(0, 200)) << ": "
-                            << reply.status().ToString();
-    return reply.ok() ? *reply : "";
+    return CallOrFail(*client_, request, terminator);
   }
-  // A get/gets/gat/gats reply through END, values read by their length.
-  std::string Get(const std::string& request) {
-    auto reply = client_->CallGet(request);
-    EXPECT_TRUE(reply.ok()) << request << ": " << reply.status().ToString();
-    return reply.ok() ? *reply : "";
-  }
-  // A meta reply line and, after "VA <n>", the n data bytes + CRLF.
-  std::string Meta(const std::string& request) {
-    auto reply = client_->CallMeta(request);
-    EXPECT_TRUE(reply.ok()) << request << ": " << reply.status().ToString();
-    return reply.ok() ? *reply : "";
-  }
-  // Stores with `ms ... c` (a set that also returns the CAS it assigned) and returns the CAS.
+  std::string Get(const std::string& request) { return GetOrFail(*client_, request); }
+  std::string Meta(const std::string& request) { return MetaOrFail(*client_, request); }
   uint64_t Store(const std::string& key, const std::string& data, uint32_t flags = 0,
-                 int exptime = 0) {
-    const std::string reply =
-        Call("ms " + key + " " + std::to_string(data.size()) + " c F" + std::to_string(flags) +
-             " T" + std::to_string(exptime) + "\r\n" + data + "\r\n");
-    EXPECT_EQ(0u, reply.rfind("HD c", 0)) << key << ": " << EscapeBytes(reply);
-    return reply.rfind("HD c", 0) == 0 ? std::stoull(reply.substr(4)) : 0;
+                 int64_t exptime = 0) {
+    return StoreWithCas(*client_, key, data, flags, exptime);
   }
 
   // Stores 4x -m of new filler items (noreply, pipelined), so every item stored before and not
