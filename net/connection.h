@@ -75,6 +75,9 @@ class Connection {
   std::function<void()> MakeResumer();
   // A callable for any thread that sends the replies held by HoldsOutput (on its loop).
   std::function<void()> MakeReleaser();
+  // Loop thread: sends the replies gathered outside OnInput (a proxy's backend answered), or
+  // released by HoldsOutput turning false.
+  void ReleaseOutput();
   bool closing() const { return closing_; }
   int64_t last_active() const { return info_.last_cmd_time.load(std::memory_order_relaxed); }
 
@@ -89,7 +92,6 @@ class Connection {
   void UpdateReading();
   bool OutputFull() const;
   void Resume();
-  void ReleaseOutput();
 
   Worker* worker_;  // not owned; outlives its connections
   const bool is_unix_;

@@ -69,6 +69,12 @@ warm tier (warmcache's own):
                           request (default: 3600)
     --snapshot-keep=<n>   snapshot files kept in --snapshot-dir (default: 3)
     --restore-from=<file> start from this snapshot file when the data directory is empty
+
+Proxy mode (no cache here: route each key to a pool of memcached/warmcached nodes):
+    --proxy               run as a proxy; needs --pool
+    --pool=<file>         a twemproxy (nutcracker.yml) pool file; listens on its
+                          `listen` unless -p, -l or -s is given; SIGHUP reloads it
+    --pool-name=<name>    the pool to serve when the file holds several
 )";
 }
 

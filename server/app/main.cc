@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "server/app/options.h"
+#include "server/app/proxy_server.h"
 #include "server/app/server.h"
 #include "warmcache_version.h"
 
@@ -130,6 +131,22 @@ int main(int argc, char** argv) {
   }
   for (const std::string& note : settings.ignored) spdlog::warn("{}", note);
 
+  if (settings.proxy) {
+    warmcache::app::ProxyServer proxy(settings);
+    if (Status s = proxy.Start(); !s.ok()) {
+      spdlog::error("cannot start: {}", s.message());
+      return kExitSoftware;
+    }
+    if (!settings.pid_file.empty()) std::ofstream(settings.pid_file) << getpid() << "\n";
+    std::string listeners;
+    for (const std::string& name : proxy.ListenerNames()) listeners += " " + name;
+    spdlog::info("warmcached {} proxy for pool {} ({} servers) listening on{}; {} threads",
+                 WARMCACHE_VERSION, proxy.pool_config().name, proxy.pool_config().servers.size(),
+                 listeners, settings.threads);
+    proxy.Run();
+    if (!settings.pid_file.empty()) unlink(settings.pid_file.c_str());
+    return 0;
+  }
   warmcache::app::Server server(settings);
   if (Status s = server.Start(); !s.ok()) {
     spdlog::error("cannot start: {}", s.message());

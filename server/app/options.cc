@@ -101,6 +101,9 @@ enum WarmOption : int {
   kSnapshotKeep,
   kSnapshotFileInterval,
   kRestoreFrom,
+  kProxy,
+  kPool,
+  kPoolName,
 };
 
 // --name=a|b: true for `yes`, false for `no`, a usage error for anything else.
@@ -141,6 +144,16 @@ Status ApplyWarmOption(int opt, const char* value, Settings* s) {
     case kRestoreFrom:
       if (*value == '\0') return Usage("--restore-from needs a snapshot file");
       s->restore_from = value;
+      return Status::Ok();
+    case kProxy:
+      s->proxy = true;
+      return Status::Ok();
+    case kPool:
+      if (*value == '\0') return Usage("--pool needs a pool file");
+      s->pool_file = value;
+      return Status::Ok();
+    case kPoolName:
+      s->pool_name = value;
       return Status::Ok();
     case kWarmIoThreads:
       return IntOption("--warm-io-threads", value, 1, 64, &s->warm_io_threads);
@@ -208,6 +221,9 @@ const option kLongOptions[] = {
     {"snapshot-keep", required_argument, nullptr, kSnapshotKeep},
     {"snapshot-file-interval", required_argument, nullptr, kSnapshotFileInterval},
     {"restore-from", required_argument, nullptr, kRestoreFrom},
+    {"proxy", no_argument, nullptr, kProxy},
+    {"pool", required_argument, nullptr, kPool},
+    {"pool-name", required_argument, nullptr, kPoolName},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -233,8 +249,10 @@ Status ApplyOption(int opt, const char* value, ParsedOptions* parsed) {
     case 'Z':
       return Usage("TLS (-Z) is not supported by this warmcached build");
     case 'p':
+      s.listen_given = true;
       return IntOption("-p", value, -1, 65535, &s.port);
     case 's':
+      s.listen_given = true;
       s.unix_socket = value;
       return Status::Ok();
     case 'U':
@@ -280,6 +298,7 @@ Status ApplyOption(int opt, const char* value, ParsedOptions* parsed) {
       s.daemonize = true;
       return Status::Ok();
     case 'l':
+      s.listen_given = true;
       s.listen.push_back(value);
       return Status::Ok();
     case 'u':
@@ -372,6 +391,10 @@ Status Validate(const Settings& s) {
   if (s.item_size_max > kMaxItemSize) return Usage("Cannot set item size limit higher than 1 GB.");
   if (s.persistence && s.disk_limit < kMinDiskLimit) {
     return Usage("--disk-limit must be at least 16M (RocksDB needs room for its memtables)");
+  }
+  if (s.proxy != !s.pool_file.empty()) {
+    return Usage(s.proxy ? "--proxy needs --pool FILE (a nutcracker.yml pool file)"
+                         : "--pool is for proxy mode: add --proxy");
   }
   if (s.port == 0 && s.unix_socket.empty()) {
     return Usage("nothing to listen on: -p 0 turns TCP off and no -s socket was given");

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "server/app/frontend_setup.h"
 #include "server/protocol/replies.h"
 
 namespace warmcache::app {
@@ -32,42 +33,6 @@ engine::EngineOptions EngineOptionsFrom(const Settings& s) {
   o.item_size_max = s.item_size_max;
   o.warm_tier = s.persistence;
   return o;
-}
-
-protocol::ParserOptions ParserOptionsFrom(const Settings& s) {
-  protocol::ParserOptions o;
-  o.max_value_len = s.item_size_max;
-  return o;
-}
-
-net::WorkerOptions WorkerOptionsFrom(const Settings& s) {
-  net::WorkerOptions o;
-  o.idle_timeout_seconds = s.idle_timeout;
-  // Room for the largest request: a full-size value and its command line, or a long multiget.
-  o.limits.max_input = std::max(s.item_size_max + 4096, protocol::ParserOptions().max_get_line);
-  return o;
-}
-
-// "host", "host:port", "[v6]:port" or a bare IPv6 address; the port defaults to -p.
-net::ListenSpec ParseListenAddress(const std::string& text, int default_port) {
-  net::ListenSpec spec;
-  spec.port = default_port;
-  if (!text.empty() && text[0] == '[') {
-    const size_t close = text.find(']');
-    spec.host = text.substr(1, close == std::string::npos ? std::string::npos : close - 1);
-    if (close != std::string::npos && close + 1 < text.size() && text[close + 1] == ':') {
-      spec.port = std::atoi(text.c_str() + close + 2);
-    }
-    return spec;
-  }
-  const size_t colon = text.find(':');
-  if (colon != std::string::npos && text.find(':', colon + 1) == std::string::npos) {
-    spec.host = text.substr(0, colon);
-    spec.port = std::atoi(text.c_str() + colon + 1);
-  } else {
-    spec.host = text;
-  }
-  return spec;
 }
 
 }  // namespace
@@ -106,26 +71,7 @@ void Server::JoinThreads() {
 }
 
 Status Server::OpenListeners() {
-  std::vector<net::ListenSpec> specs;
-  if (!settings_.unix_socket.empty()) {
-    net::ListenSpec spec;
-    spec.is_unix = true;
-    spec.path = settings_.unix_socket;
-    spec.unix_mask = settings_.unix_mask;
-    specs.push_back(spec);  // a unix socket replaces TCP, as in memcached
-  } else if (settings_.port != 0) {
-    if (settings_.listen.empty()) specs.push_back(ParseListenAddress("", settings_.port));
-    for (const std::string& arg : settings_.listen) {
-      size_t start = 0;
-      while (start <= arg.size()) {
-        const size_t comma = std::min(arg.find(',', start), arg.size());
-        if (comma > start) {
-          specs.push_back(ParseListenAddress(arg.substr(start, comma - start), settings_.port));
-        }
-        start = comma + 1;
-      }
-    }
-  }
+  const std::vector<net::ListenSpec> specs = ListenSpecsFrom(settings_);
   auto on_accept = [this](int fd, bool is_unix, const std::string& listen_addr) {
     OnAccept(fd, is_unix, listen_addr);
   };
@@ -140,12 +86,12 @@ Status Server::OpenListeners() {
 Status Server::Start() {
   WC_RETURN_IF_ERROR(OpenWarmTier());
   WC_RETURN_IF_ERROR(OpenListeners());
-  total_connections_.store(listeners_.size(), std::memory_order_relaxed);  // as memcached counts
+  connections_.total.store(listeners_.size(), std::memory_order_relaxed);  // as memcached counts
   WritePortFile();
   net::WorkerContext context;
   context.clock = clock_;
   context.registry = &registry_;
-  context.open_connections = &open_connections_;
+  context.open_connections = &connections_.open;
   if (warm_) context.after_events = [warm = warm_.get()] { warm->Kick(); };
   for (int i = 0; i < settings_.threads; ++i) {
     auto factory = [this](net::Connection& conn) -> std::unique_ptr<net::ConnectionHandler> {
@@ -192,17 +138,7 @@ void Server::Shutdown() {
 }
 
 void Server::OnAccept(int fd, bool is_unix, const std::string& listen_addr) {
-  if (open_connections_.load(std::memory_order_relaxed) >= settings_.max_connections) {
-    rejected_connections_.fetch_add(1, std::memory_order_relaxed);
-    const std::string_view refusal = protocol::reply::kTooManyConnections;
-    if (settings_.maxconns_fast) {
-      (void)!send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    }
-    close(fd);
-    return;
-  }
-  open_connections_.fetch_add(1, std::memory_order_relaxed);
-  total_connections_.fetch_add(1, std::memory_order_relaxed);
+  if (!AdmitConnection(fd, settings_, &connections_)) return;
   net::Worker& worker = *workers_[next_worker_++ % workers_.size()];
   worker.Adopt(fd, is_unix, net::DescribeSocket(fd, is_unix, /*peer=*/true), listen_addr);
 }
@@ -238,20 +174,6 @@ std::vector<std::string> Server::ListenerNames() const {
   return names;
 }
 
-// memcached's test hook, which test suites rely on: with -p -1 the ports chosen are written
-// to $MEMCACHED_PORT_FILENAME, atomically (written aside, then renamed).
-void Server::WritePortFile() const {
-  const char* path = std::getenv("MEMCACHED_PORT_FILENAME");
-  if (path == nullptr) return;
-  const std::string temp = std::string(path) + ".lck";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    for (const auto& listener : listeners_) {
-      if (listener->is_unix()) continue;
-      out << "TCP " << (listener->is_ipv6() ? "INET6" : "INET") << ": " << listener->port() << "\n";
-    }
-  }
-  if (std::rename(temp.c_str(), path) != 0) spdlog::warn("cannot write port file {}", path);
-}
+void Server::WritePortFile() const { app::WritePortFile(listeners_); }
 
 }  // namespace warmcache::app

@@ -23,6 +23,7 @@
 #include "net/listener.h"
 #include "net/loop.h"
 #include "net/worker.h"
+#include "server/app/frontend_setup.h"
 #include "server/app/settings.h"
 #include "server/common/clock.h"
 #include "server/common/thread_stats.h"
@@ -96,9 +97,7 @@ class Server final : public session::ServerControl {
   std::string data_dir_;
   bool remove_data_dir_at_exit_ = false;
   net::ConnRegistry registry_;
-  std::atomic<int> open_connections_{0};
-  std::atomic<uint64_t> total_connections_{0};
-  std::atomic<uint64_t> rejected_connections_{0};
+  ConnectionCounts connections_;
   std::atomic<uint64_t> crawler_passes_{0};
 
   net::Loop acceptor_;

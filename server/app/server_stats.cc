@@ -76,8 +76,8 @@ void Server::ResetStats() {
   memory_.ResetStats();
   if (warm_) warm_->ResetStats();
   prefix_stats_.Clear();
-  total_connections_.store(0, std::memory_order_relaxed);
-  rejected_connections_.store(0, std::memory_order_relaxed);
+  connections_.total.store(0, std::memory_order_relaxed);
+  connections_.rejected.store(0, std::memory_order_relaxed);
   crawler_passes_.store(0, std::memory_order_relaxed);
 }
 
@@ -130,7 +130,7 @@ void Server::WriteGeneralStats(std::string& out) {
   uint64_t cmd_set = 0;
   for (const auto& c : t.classes) cmd_set += c.cmd_set;
   const uint64_t listeners = listeners_.size();
-  const uint64_t conns = static_cast<uint64_t>(open_connections_.load());
+  const uint64_t conns = static_cast<uint64_t>(connections_.open.load());
 
   AppendStat(out, "pid", static_cast<uint64_t>(getpid()));
   AppendStat(out, "uptime", static_cast<uint64_t>(now - started_at_));
@@ -142,8 +142,8 @@ void Server::WriteGeneralStats(std::string& out) {
   AppendStat(out, "rusage_system", Seconds(usage.ru_stime));
   AppendStat(out, "max_connections", static_cast<uint64_t>(settings_.max_connections));
   AppendStat(out, "curr_connections", conns);
-  AppendStat(out, "total_connections", total_connections_.load());
-  AppendStat(out, "rejected_connections", rejected_connections_.load());
+  AppendStat(out, "total_connections", connections_.total.load());
+  AppendStat(out, "rejected_connections", connections_.rejected.load());
   AppendStat(out, "connection_structures", conns + listeners);
   AppendStat(out, "response_obj_oom", uint64_t{0});
   AppendStat(out, "response_obj_count", conns);

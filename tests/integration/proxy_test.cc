@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Issue #6, proxy mode end to end: `warmcached --proxy --pool FILE` in front of three real
+// warmcached nodes (and, for faults, fake backends that stay silent or die mid-reply). Every
+// key must land on the node the ring names, replies come back in request order, a dead node is
+// ejected and comes back, and a reload keeps client connections.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/ring/pool_config.h"
+#include "server/ring/ring.h"
+#include "tests/testutil/expect_calls.h"
+#include "tests/testutil/server_process.h"
+#include "tests/testutil/stats.h"
+#include "tests/testutil/temp_dir.h"
+#include "tests/testutil/test_client.h"
+
+namespace warmcache::testutil {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr milliseconds kPollEvery = milliseconds(20);
+constexpr milliseconds kDeadline = seconds(20);
+
+std::vector<std::string> NodeArgs(int port = -1) {
+  return {"--persistence=off", "-t", "1", "-m", "16", "-p", std::to_string(port), "-U", "0",
+          "-l", "127.0.0.1"};
+}
+
+// A TCP listener on 127.0.0.1 that accepts connections and reads requests, and then either
+// never answers or answers with a broken reply and closes: what a hung or dying node does.
+class FakeBackend {
+ public:
+  enum class Mode { kSilent, kDieMidReply };
+  explicit FakeBackend(Mode mode) : mode_(mode) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "fake backend: cannot listen";
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~FakeBackend() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : clients_) close(fd);
+    close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      const int client = accept(fd_, nullptr, nullptr);
+      if (client < 0) continue;
+      if (mode_ == Mode::kSilent) {
+        clients_.push_back(client);  // kept open, never answered
+        continue;
+      }
+      char buf[4096];
+      pollfd c{client, POLLIN, 0};
+      if (poll(&c, 1, 5000) > 0 && recv(client, buf, sizeof(buf), 0) > 0) {
+        const std::string_view partial = "VALUE k 0 10\r\nabc";
+        (void)!send(client, partial.data(), partial.size(), MSG_NOSIGNAL);
+      }
+      close(client);
+    }
+  }
+  const Mode mode_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::vector<int> clients_;  // Serve's thread only
+  std::thread thread_;
+};
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir = TempDir::Create("wc_proxy_");
+    ASSERT_TRUE(dir.ok());
+    dir_ = std::move(dir).value();
+  }
+
+  void StartNodes(int count) {
+    for (int i = 0; i < count; ++i) {
+      auto node = ServerProcess::Start(WC_WARMCACHED_PATH, NodeArgs());
+      ASSERT_TRUE(node.ok()) << node.status().ToString();
+      ports_.push_back((*node)->port());
+      nodes_.push_back(std::move(node).value());
+    }
+  }
+
+  // A twemproxy pool file over `ports_` (weights 1, 2, 3, ...), `extra` appended as is.
+  std::string WritePool(const std::string& extra, const std::string& name = "pool.yml") {
+    std::string yaml = "alpha:\n  listen: 127.0.0.1:0\n  hash: md5\n  distribution: ketama\n";
+    yaml += extra;
+    yaml += "  servers:\n";
+    for (size_t i = 0; i < ports_.size(); ++i) {
+      yaml += "   - 127.0.0.1:" + std::to_string(ports_[i]) + ":" + std::to_string(i + 1) + "\n";
+    }
+    const std::string path = dir_->File(name);
+    std::ofstream(path) << yaml;
+    return path;
+  }
+
+  void StartProxy(const std::string& pool_file, int threads = 2) {
+    auto proxy = ServerProcess::Start(
+        WC_WARMCACHED_PATH,
+        {"--proxy", "--pool", pool_file, "-p", "-1", "-l", "127.0.0.1", "-t", std::to_string(threads)});
+    ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+    proxy_ = std::move(proxy).value();
+    auto client = TestClient::Connect(proxy_->port());
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    client_ = std::move(client).value();
+  }
+
+  ring::Ring RingOf(const std::string& pool_file, const std::vector<bool>* live = nullptr) {
+    auto config = ring::LoadPoolConfig(pool_file);
+    EXPECT_TRUE(config.ok()) << config.status().ToString();
+    return ring::Ring::Build(config->distribution, config->hash, config->servers, live);
+  }
+
+  std::unique_ptr<TestClient> ConnectTo(uint16_t port) {
+    auto client = TestClient::Connect(port);
+    EXPECT_TRUE(client.ok()) << client.status().ToString();
+    return client.ok() ? std::move(client).value() : nullptr;
+  }
+
+  std::unique_ptr<TempDir> dir_;
+  std::vector<std::unique_ptr<ServerProcess>> nodes_;
+  std::vector<uint16_t> ports_;
+  std::unique_ptr<ServerProcess> proxy_;
+  std::unique_ptr<TestClient> client_;
+};
+
+TEST_F(ProxyTest, EveryKeyLandsOnTheNodeTheRingNames) {
+  StartNodes(3);
+  const std::string pool = WritePool("");
+  StartProxy(pool);
+  const ring::Ring ring = RingOf(pool);
+  constexpr int kKeys = 600;
+  std::string batch;
+  for (int i = 0; i < kKeys; ++i) {
+    batch += "set key:" + std::to_string(i) + " " + std::to_string(i) + " 0 3\r\nv" +
+             std::to_string(i % 10) + "x\r\n";
+  }
+  ASSERT_TRUE(client_->Send(batch).ok());
+  for (int i = 0; i < kKeys; ++i) {
+    auto line = client_->ReadLine();
+    ASSERT_TRUE(line.ok()) << line.status().ToString();
+    ASSERT_EQ(*line, "STORED") << "key:" << i;
+  }
+  std::vector<std::unique_ptr<TestClient>> direct;
+  for (uint16_t port : ports_) direct.push_back(ConnectTo(port));
+  int per_node[3] = {0, 0, 0};
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "key:" + std::to_string(i);
+    const int owner = ring.Owner(key);
+    ASSERT_GE(owner, 0);
+    ++per_node[owner];
+    const std::string value = "VALUE " + key + " " + std::to_string(i) + " 3\r\nv" +
+                              std::to_string(i % 10) + "x\r\nEND\r\n";
+    for (int n = 0; n < 3; ++n) {
+      EXPECT_EQ(GetOrFail(*direct[n], "get " + key + "\r\n"), n == owner ? value : "END\r\n")
+          << key << " on node " << n << " (owner " << owner << ")";
+    }
+    EXPECT_EQ(GetOrFail(*client_, "get " + key + "\r\n"), value);
+  }
+  for (int n = 0; n < 3; ++n) EXPECT_GT(per_node[n], 0) << "node " << n << " got no keys";
+}
+
+TEST_F(ProxyTest, MultiGetFansOutAndKeepsTheClientsOrder) {
+  StartNodes(3);
+  StartProxy(WritePool(""));
+  std::string expected;
+  std::string keys;
+  for (int i = 0; i < 40; ++i) {
+    const std::string key = "mk" + std::to_string(i);
+    if (i % 3 != 0) {
+      EXPECT_EQ(CallOrFail(*client_, "set " + key + " 7 0 2\r\n" + std::to_string(i % 90 + 10) +
+                                         "\r\n"),
+                "STORED\r\n");
+      expected += "VALUE " + key + " 7 2\r\n" + std::to_string(i % 90 + 10) + "\r\n";
+    }
+    keys += " " + key;
+  }
+  EXPECT_EQ(GetOrFail(*client_, "get" + keys + "\r\n"), expected + "END\r\n");
+  // A key asked twice is answered twice, in place, as memcached does.
+  EXPECT_EQ(GetOrFail(*client_, "get mk1 mk0 mk1 mk2\r\n"),
+            "VALUE mk1 7 2\r\n11\r\nVALUE mk1 7 2\r\n11\r\nVALUE mk2 7 2\r\n12\r\nEND\r\n");
+  const std::string gets = GetOrFail(*client_, "gets mk1 mk2 mk4 mk5\r\n");
+  EXPECT_EQ(std::count(gets.begin(), gets.end(), '\n'), 9) << gets;
+  EXPECT_EQ(gets.rfind("VALUE mk1 7 2 ", 0), 0u) << gets;
+}
+
+TEST_F(ProxyTest, PipelinedNoreplyQuietAndLocalRepliesStayInOrder) {
+  StartNodes(3);
+  StartProxy(WritePool(""));
+  // One write: noreply sets to several nodes, quiet meta requests, a local mn and version,
+  // and reads of everything, answered strictly in order.
+  std::string batch;
+  for (int i = 0; i < 30; ++i) {
+    batch += "set nr" + std::to_string(i) + " 0 0 1 noreply\r\n" + std::to_string(i % 10) + "\r\n";
+  }
+  batch += "ms q1 2 q\r\nhi\r\n";   // quiet success: nothing
+  batch += "mg missing v q\r\n";    // quiet miss: nothing
+  batch += "mg q1 v q\r\n";         // quiet hit: the value
+  batch += "mn\r\n";
+  batch += "version\r\n";
+  batch += "get nr0 nr1 nr2 nr3 nr4 nr5\r\n";
+  batch += "delete nr0 noreply\r\n";
+  batch += "get nr0\r\n";
+  batch += "incr nr7 5\r\n";
+  ASSERT_TRUE(client_->Send(batch).ok());
+  std::string want = "VA 2\r\nhi\r\nMN\r\nVERSION 1.6.18\r\n";
+  for (int i = 0; i < 6; ++i) want += "VALUE nr" + std::to_string(i) + " 0 1\r\n" + std::to_string(i) + "\r\n";
+  want += "END\r\nEND\r\n12\r\n";
+  auto got = client_->ReadBytes(want.size());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, want);
+  EXPECT_EQ(client_->ReadAvailable(milliseconds(100)), "");
+}
+
+TEST_F(ProxyTest, ClientErrorsAreMemcachedsAndHarmNothing) {
+  StartNodes(2);
+  StartProxy(WritePool(""));
+  EXPECT_EQ(CallOrFail(*client_, "bogus\r\n"), "ERROR\r\n");
+  EXPECT_EQ(CallOrFail(*client_, "set k 0 0 3\r\nabcd\r\n"), "CLIENT_ERROR bad data chunk\r\n");
+  EXPECT_EQ(CallOrFail(*client_, "get " + std::string(251, 'k') + "\r\n"),
+            "CLIENT_ERROR bad command line format\r\n");
+  EXPECT_EQ(CallOrFail(*client_, "set big 0 0 2000000\r\n" + std::string(2000000, 'x') + "\r\n"),
+            "SERVER_ERROR object too large for cache\r\n");
+  EXPECT_EQ(CallOrFail(*client_, "set k 0 0 1\r\nz\r\n"), "STORED\r\n");
+  EXPECT_EQ(GetOrFail(*client_, "get k\r\n"), "VALUE k 0 1\r\nz\r\nEND\r\n");
+  EXPECT_EQ(CallOrFail(*client_, "flush_all\r\n"), "OK\r\n");
+  EXPECT_EQ(GetOrFail(*client_, "get k\r\n"), "END\r\n");
+  EXPECT_EQ(CallOrFail(*client_, "quit\r\n", ""), "");
+  EXPECT_TRUE(client_->WaitClosedByPeer().ok());
+}
+
+TEST_F(ProxyTest, DeadNodeIsEjectedItsKeysMoveAndItComesBack) {
+  StartNodes(3);
+  const std::string pool = WritePool(
+      "  auto_eject_hosts: true\n  server_failure_limit: 1\n  server_retry_timeout: 300\n"
+      "  timeout: 2000\n");
+  StartProxy(pool, 1);
+  const ring::Ring full = RingOf(pool);
+  const std::vector<bool> without_0 = {false, true, true};
+  const ring::Ring degraded = RingOf(pool, &without_0);
+  // Keys owned by node 0 now, and where they go without it.
+  std::vector<std::string> keys;
+  for (int i = 0; keys.size() < 20; ++i) {
+    const std::string key = "dk" + std::to_string(i);
+    if (full.Owner(key) == 0) keys.push_back(key);
+  }
+  const uint16_t dead_port = ports_[0];
+  nodes_[0]->Kill9();
+  // The first request to the dead node fails with twemproxy's kind of error line...
+  const std::string first = CallOrFail(*client_, "set " + keys[0] + " 0 0 1\r\na\r\n");
+  EXPECT_EQ(first.rfind("SERVER_ERROR ", 0), 0u) << first;
+  // ...then it is ejected and its keys go to the next node on the ring.
+  for (const std::string& key : keys) {
+    EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 1\r\nb\r\n"), "STORED\r\n") << key;
+  }
+  for (const std::string& key : keys) {
+    const int owner = degraded.Owner(key);
+    ASSERT_GT(owner, 0);
+    auto direct = ConnectTo(ports_[static_cast<size_t>(owner)]);
+    EXPECT_EQ(GetOrFail(*direct, "get " + key + "\r\n"), "VALUE " + key + " 0 1\r\nb\r\nEND\r\n");
+  }
+  EXPECT_NE(CallOrFail(*client_, "stats\r\n", "END\r\n").find("backend:127.0.0.1:" +
+                                                              std::to_string(dead_port) +
+                                                              ":ejections 1\r\n"),
+            std::string::npos);
+  // The node comes back on its port; after the retry timeout its keys return to it.
+  auto again = ServerProcess::Start(WC_WARMCACHED_PATH, NodeArgs(dead_port));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  nodes_[0] = std::move(again).value();
+  auto direct = ConnectTo(dead_port);
+  const auto until = SteadyClock::now() + kDeadline;
+  bool back = false;
+  while (!back && SteadyClock::now() < until) {
+    const std::string reply = CallOrFail(*client_, "set " + keys[1] + " 0 0 1\r\nc\r\n");
+    back = reply == "STORED\r\n" &&
+           GetOrFail(*direct, "get " + keys[1] + "\r\n") == "VALUE " + keys[1] + " 0 1\r\nc\r\nEND\r\n";
+    if (!back) std::this_thread::sleep_for(kPollEvery);
+  }
+  EXPECT_TRUE(back) << "node 0 never got its keys back";
+}
+
+TEST_F(ProxyTest, SilentBackendGivesServerErrorNotAHang) {
+  FakeBackend silent(FakeBackend::Mode::kSilent);
+  ports_.push_back(silent.port());
+  StartProxy(WritePool("  timeout: 200\n"), 1);
+  const auto start = SteadyClock::now();
+  EXPECT_EQ(CallOrFail(*client_, "get a\r\n"), "SERVER_ERROR Connection timed out\r\n");
+  EXPECT_LT(SteadyClock::now() - start, seconds(3));
+  EXPECT_EQ(CallOrFail(*client_, "version\r\n"), "VERSION 1.6.18\r\n");
+}
+
+TEST_F(ProxyTest, BackendDyingMidReplyLeavesTheProxyServing) {
+  FakeBackend dying(FakeBackend::Mode::kDieMidReply);
+  ports_.push_back(dying.port());
+  StartProxy(WritePool("  timeout: 2000\n"), 1);
+  for (int i = 0; i < 5; ++i) {
+    const std::string reply = CallOrFail(*client_, "get k\r\n");
+    EXPECT_EQ(reply.rfind("SERVER_ERROR ", 0), 0u) << reply;
+  }
+  EXPECT_TRUE(proxy_->IsRunning());
+  EXPECT_EQ(CallOrFail(*client_, "version\r\n"), "VERSION 1.6.18\r\n");
+}
+
+TEST_F(ProxyTest, ReloadOnSighupKeepsClientsAndRoutesByTheNewPool) {
+  StartNodes(3);
+  const uint16_t third = ports_[2];
+  ports_.pop_back();
+  const std::string pool = WritePool("");
+  StartProxy(pool, 2);
+  EXPECT_EQ(CallOrFail(*client_, "set before 0 0 1\r\n1\r\n"), "STORED\r\n");
+  ports_.push_back(third);
+  const std::string bigger = WritePool("", "pool2.yml");
+  std::filesystem::rename(bigger, pool);
+  ASSERT_EQ(kill(proxy_->pid(), SIGHUP), 0);
+  const ring::Ring ring = RingOf(pool);
+  // Poll until the new pool routes: a key the third node owns lands there.
+  std::string key;
+  for (int i = 0; key.empty(); ++i) {
+    if (ring.Owner("r" + std::to_string(i)) == 2) key = "r" + std::to_string(i);
+  }
+  auto direct = ConnectTo(third);
+  const auto until = SteadyClock::now() + kDeadline;
+  bool routed = false;
+  while (!routed && SteadyClock::now() < until) {
+    EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 1\r\nx\r\n"), "STORED\r\n");
+    routed = GetOrFail(*direct, "get " + key + "\r\n") != "END\r\n";
+    if (!routed) std::this_thread::sleep_for(kPollEvery);
+  }
+  EXPECT_TRUE(routed);
+  const std::string stats = CallOrFail(*client_, "stats\r\n", "END\r\n");
+  EXPECT_NE(stats.find("STAT proxy_reloads 1\r\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("STAT proxy_servers 3\r\n"), std::string::npos) << stats;
+}
+
+TEST_F(ProxyTest, ReplicasWriteTwoNodesAndReadFromTheHealthyOne) {
+  StartNodes(3);
+  const std::string pool = WritePool(
+      "  replicas: 2\n  auto_eject_hosts: true\n  server_failure_limit: 1\n"
+      "  server_retry_timeout: 60000\n  timeout: 2000\n");
+  StartProxy(pool, 1);
+  const ring::Ring ring = RingOf(pool);
+  std::vector<std::unique_ptr<TestClient>> direct;
+  for (uint16_t port : ports_) direct.push_back(ConnectTo(port));
+  std::string key;
+  int replicas[2];
+  for (int i = 0; key.empty(); ++i) {
+    const std::string k = "rep" + std::to_string(i);
+    if (ring.Replicas(k, 2, replicas) == 2 && replicas[0] == 0) key = k;
+  }
+  EXPECT_EQ(CallOrFail(*client_, "set " + key + " 3 0 2\r\nok\r\n"), "STORED\r\n");
+  const std::string value = "VALUE " + key + " 3 2\r\nok\r\nEND\r\n";
+  for (int n = 0; n < 3; ++n) {
+    const bool holds = n == replicas[0] || n == replicas[1];
+    EXPECT_EQ(GetOrFail(*direct[n], "get " + key + "\r\n"), holds ? value : "END\r\n") << n;
+  }
+  nodes_[0]->Kill9();
+  direct[0].reset();
+  // The first read may meet the dead owner; after its ejection the replica answers.
+  const std::string first = GetOrFail(*client_, "get " + key + "\r\n");
+  if (first != value) EXPECT_EQ(first.rfind("SERVER_ERROR ", 0), 0u) << first;
+  EXPECT_EQ(GetOrFail(*client_, "get " + key + "\r\n"), value);
+}
+
+TEST_F(ProxyTest, BadPoolFileIsOneLineAndExit) {
+  const std::string path = dir_->File("bad.yml");
+  std::ofstream(path) << "alpha:\n  listen: 127.0.0.1:0\n  redis: true\n  servers:\n   - 127.0.0.1:1:1\n";
+  auto proxy = ServerProcess::Start(WC_WARMCACHED_PATH, {"--proxy", "--pool", path, "-p", "-1"},
+                                    {}, seconds(5));
+  ASSERT_FALSE(proxy.ok());
+  EXPECT_NE(proxy.status().message().find("redis"), std::string::npos) << proxy.status().message();
+}
+
+}  // namespace
+}  // namespace warmcache::testutil
