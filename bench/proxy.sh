@@ -238,13 +238,14 @@ start_nutcracker() {
 # set_listen FILE PORT: the pool file's listen line to 127.0.0.1:PORT.
 set_listen() { sed -i -E "s/^  listen: .*/  listen: 127.0.0.1:$2/" "$1"; }
 
-# start_warmcache_proxy NAME THREADS: warmcached --proxy on CPU 0, on an ephemeral port (-p -1
-# overrides the pool's listen and writes the port to MEMCACHED_PORT_FILENAME).
+# start_warmcache_proxy NAME THREADS: warmcached --proxy on CPU 0 on an ephemeral loopback port:
+# -p or -l on the command line replace the pool's listen (both given, so that -p alone does not
+# mean all interfaces), and -p -1 writes the port to MEMCACHED_PORT_FILENAME.
 start_warmcache_proxy() {
   local name=$1 threads=$2
   # shellcheck disable=SC2046  # pin_to is empty or "taskset -c N"
   start_with_port_file "$name" $(pin_to "$FRONT_CPU") "$WARMCACHED" --proxy --pool "$POOL" \
-    -p -1 -t "$threads"
+    -p -1 -l 127.0.0.1 -t "$threads"
   SERVER_COMMAND[$name]=${SERVER_COMMAND[$name]//$TMP\//<tmp>/}
 }
 

@@ -156,7 +156,7 @@ MD
 $(placement_paragraph)
 
 Pool file (\`<port>\`: the nodes' ephemeral ports; the listen port is nutcracker's, warmcached
-\`-p -1\` overrides it):
+\`-p -1 -l 127.0.0.1\` override it):
 
 \`\`\`yaml
 $(sed -E 's/127\.0\.0\.1:[0-9]+/127.0.0.1:<port>/' "$POOL")
