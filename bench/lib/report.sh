@@ -2,7 +2,7 @@
 # Sourced by bench/core.sh: turns $RUNS (one row per bench run) into docs/benchmarks.md.
 # Row columns: 1 name, 2 scenario, 3 round, 4 exit code, 5 req/s, 6 keys/s, 7 p50 us,
 # 8 p99 us, 9 p99.9 us, 10 hit ratio, 11 errors, 12 server CPU %, 13 client CPU %, 14 JSON,
-# 15 requests per server CPU-second, 16 other CPU %.
+# 15 requests per server CPU-second, 16 other CPU %, 17 backend CPU % (see lib/servers.sh).
 
 # median NAME SCENARIO COLUMN: over the rounds.
 median() {
@@ -27,12 +27,16 @@ per_round() {
 # paired_ratios SCENARIO COLUMN [MAX_OTHER]: warmcached / memcached per round, one per line, in
 # round order. Both runs of a round are adjacent in time, so a ratio cancels most machine-wide
 # drift. With MAX_OTHER, only rounds where other CPU stayed below it in both runs.
-paired_ratios() {
-  awk -F'\t' -v s="$1" -v c="$2" -v max="${3:-1e9}" '
-    $2 == s && $1 == "memcached" { mc[$3] = $c; ok_mc[$3] = $16 < max + 0 }
-    $2 == s && $1 == "warmcached" { wc[$3] = $c; ok_wc[$3] = $16 < max + 0 }
-    END { for (r = 1; r in mc; r++)
-            if (r in wc && mc[r] + 0 != 0 && ok_mc[r] && ok_wc[r]) printf "%.3f\n", wc[r] / mc[r] }' \
+paired_ratios() { paired_ratios_of warmcached memcached "$@"; }
+
+# paired_ratios_of NAME BASE SCENARIO COLUMN [MAX_OTHER]: the same for any two names' rows.
+paired_ratios_of() {
+  awk -F'\t' -v n="$1" -v b="$2" -v s="$3" -v c="$4" -v max="${5:-1e9}" '
+    $2 == s && $1 == b { base[$3] = $c; ok_base[$3] = $16 < max + 0 }
+    $2 == s && $1 == n { mine[$3] = $c; ok_mine[$3] = $16 < max + 0 }
+    END { for (r = 1; r in base; r++)
+            if (r in mine && base[r] + 0 != 0 && ok_base[r] && ok_mine[r])
+              printf "%.3f\n", mine[r] / base[r] }' \
     "$RUNS"
 }
 
@@ -128,6 +132,8 @@ tree_state() {
 binary_version() {
   local v
   v=$(timeout 2 "$1" -V 2>/dev/null | head -1) || true
+  # nutcracker prints its version on stderr
+  [ -n "$v" ] || v=$(timeout 2 "$1" -V 2>&1 >/dev/null | head -1) || true
   echo "${v:-unknown} (\`$1\`)"
 }
 
