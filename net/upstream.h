@@ -3,9 +3,17 @@
 // staged and written in batches, reply bytes are handed to the owner as they arrive. It
 // connects lazily on the first Send and again on the first Send after it went down.
 //
-// Thread safety: confined to its worker's loop thread, like Connection.
-// Lifetime: may be destroyed at any time on the loop thread; no callback arrives after its
-// destructor or Disconnect() has returned (libuv handles are closed behind the scenes).
+// Thread safety: confined to its worker's loop thread, like Connection (constructed there or
+// before Worker::Start()).
+// Lifetime: the Worker outlives it (its buffers come from the worker's pool). It may be
+// destroyed at any time on the loop thread, also from inside its handler's callbacks; no
+// callback arrives after its destructor or Disconnect() has returned (libuv handles are closed
+// behind the scenes and freed by their close callbacks). Owners drop their Upstreams from a
+// Worker::AddStopHook hook; any still alive then are disconnected by the worker, and Send no
+// longer connects, so they cannot keep a stopping loop running.
+// Down: every failure closes the connection and is reported once, by OnUpstreamDown, always
+// from a loop callback, never from inside a call to Upstream. A failure found during Send or
+// Flush is reported on the next loop iteration; Sends in between are dropped with the rest.
 #pragma once
 
 #include <cstddef>
@@ -23,23 +31,33 @@ class UpstreamHandler {
  public:
   virtual ~UpstreamHandler() = default;
   // Reply bytes have arrived: `input` is everything received and not yet consumed. Returns
-  // how many leading bytes it consumed (whole replies); the rest stays buffered.
+  // how many leading bytes it consumed (whole replies); the rest stays buffered. `input` is
+  // valid until this returns, or until Disconnect() or the destructor if called from here.
   virtual size_t OnUpstreamInput(std::string_view input) = 0;
-  // The connection is gone: the connect failed, the peer closed or reset it, a write failed,
-  // or the armed timeout passed. `reason` is strerror's text ("Connection refused",
-  // "Connection timed out", "Connection reset by peer"). Staged and unanswered requests are
-  // dropped with it; the next Send connects again.
+  // The connection is gone: the connect failed, the peer closed or reset it (an idle
+  // connection too, with nothing outstanding), a write failed, or the armed timeout passed.
+  // `reason` is strerror's text: "Connection refused", "Connection timed out", "Connection
+  // reset by peer" (also when the peer closed in an orderly way: a server closes only on a
+  // fatal error), "Message too long" (more than max_input unconsumed); a name that does not
+  // resolve gives libuv's getaddrinfo text, e.g. "unknown node or service". Every request
+  // sent before it is dropped with it, answered or not; the next Send connects again. The
+  // Upstream is down (neither connected nor connecting) when this runs, and the handler may
+  // Send, Disconnect or destroy it from here.
   virtual void OnUpstreamDown(std::string_view reason) = 0;
 };
 
 struct UpstreamOptions {
-  int connect_timeout_ms = 0;  // 0: the OS's; otherwise OnUpstreamDown("Connection timed out")
+  // Resolving and connecting together; 0: the OS's. Past it: "Connection timed out".
+  int connect_timeout_ms = 0;
   size_t max_input = 64u << 20;  // a reply larger than this unconsumed is treated as a fault
+  int keepalive_seconds = 0;     // TCP keep-alive probes after this much idle time; 0: off
 };
 
 class Upstream {
  public:
-  // `host` is an IPv4/IPv6 literal or a name (resolved without blocking the loop).
+  // `host` is an IPv4/IPv6 literal (no brackets) or a name, resolved on libuv's thread pool
+  // and tried address by address in getaddrinfo's order. `handler` is not owned and outlives
+  // the Upstream (or its callbacks, if it destroys the Upstream from one).
   Upstream(Worker* worker, std::string host, uint16_t port, UpstreamHandler* handler,
            UpstreamOptions options = {});
   ~Upstream();
@@ -47,13 +65,17 @@ class Upstream {
   Upstream& operator=(const Upstream&) = delete;
 
   // Copies `bytes` into the send buffer, connecting first if down. Nothing is written until
-  // Flush() (or the connect completes), so a batch of requests goes out in one write.
+  // Flush() (or the connect completes), so a batch of requests goes out in one write. No
+  // allocation beyond the buffers' growth (blocks from the worker's pool), except the
+  // connection's own state when it connects.
   void Send(std::string_view bytes);
-  // Writes what Send staged (once connected).
+  // Writes what Send staged (once connected): uv_try_write, then one uv_write for the rest; one
+  // write is in flight at a time, and what is staged meanwhile goes out when it completes.
   void Flush();
   // (Re)starts a one-shot deadline `ms` from now: when it passes, the connection is dropped
   // and OnUpstreamDown("Connection timed out") runs. The owner arms it while it waits for
-  // replies and disarms it when none is outstanding.
+  // replies and disarms it when none is outstanding. No effect while down (Send first). The
+  // connect timeout runs beside it; the earlier of the two applies.
   void ArmTimeout(int ms);
   void DisarmTimeout();
   // Drops the connection and everything staged or buffered, without calling the handler.

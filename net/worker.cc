@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "net/upstream.h"
+
 namespace warmcache::net {
 
 Worker::Worker(int index, const WorkerOptions& options, const WorkerContext& context,
@@ -55,9 +57,23 @@ void Worker::StopOnLoop() {
   CloseHandlesIfDone();
 }
 
+void Worker::AddStopHook(std::function<void()> hook) {
+  if (handles_closed_) {
+    hook();
+    return;
+  }
+  stop_hooks_.push_back(std::move(hook));
+}
+
 void Worker::CloseHandlesIfDone() {
   if (!stopping_ || handles_closed_ || !connections_.empty()) return;
   handles_closed_ = true;
+  // Swap out: a hook may add another (which then runs at once) or destroy Upstreams.
+  std::vector<std::function<void()>> hooks;
+  hooks.swap(stop_hooks_);
+  for (auto& hook : hooks) hook();
+  // Disconnect runs no callback, so the set stays as it is while this walks it.
+  for (Upstream* upstream : upstreams_) upstream->Disconnect();
   loop_.CloseMailbox();
   uv_close(reinterpret_cast<uv_handle_t*>(&resume_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);

@@ -19,6 +19,8 @@
 
 namespace warmcache::net {
 
+class Upstream;
+
 struct WorkerOptions {
   ConnectionLimits limits;
   int idle_timeout_seconds = 0;  // -o idle_timeout; 0 = never
@@ -62,6 +64,20 @@ class Worker {
   // Any thread: runs `task` on this worker's loop (dropped once the loop is stopping).
   bool Post(std::function<void()> task) { return loop_.Post(std::move(task)); }
 
+  // Loop thread (or before Start()): `hook` runs once on the loop thread when Stop() has seen
+  // the last connection close (at the latest after shutdown_grace_ms), just before the worker
+  // closes its own handles. Owners of per-worker things that keep the loop running (a proxy's
+  // Upstreams) drop them here, while the worker and its buffer pool still exist. A hook added
+  // after that point runs at once.
+  void AddStopHook(std::function<void()> hook);
+  // True from when the stop hooks run: the loop is ending, and an Upstream no longer connects.
+  bool loop_ending() const { return handles_closed_; }
+
+  // Loop thread: Upstream bookkeeping (its constructor and destructor). Upstreams still alive
+  // after the stop hooks are disconnected, so a forgotten one cannot keep the loop running.
+  void AttachUpstream(Upstream* upstream) { upstreams_.insert(upstream); }
+  void DetachUpstream(Upstream* upstream) { upstreams_.erase(upstream); }
+
   // Loop thread: connection bookkeeping.
   void ScheduleResume(Connection* conn);
   void OnConnectionClosing(Connection* conn);
@@ -86,6 +102,8 @@ class Worker {
   uv_check_t after_poll_;
   std::unordered_set<Connection*> connections_;
   std::vector<Connection*> ready_;
+  std::vector<std::function<void()>> stop_hooks_;
+  std::unordered_set<Upstream*> upstreams_;
   bool stopping_ = false;
   int64_t stop_deadline_ms_ = 0;
   bool handles_closed_ = false;

@@ -9,6 +9,10 @@
 
 namespace warmcache::protocol {
 
+// A reply line (its "\r\n" included, a data block not) longer than this is kInvalid: no
+// memcached reply line comes near it, so the stream is out of step.
+inline constexpr size_t kMaxReplyLine = 8192;
+
 // What the forwarded request makes the server send back.
 enum class ReplyShape : uint8_t {
   kLine,    // storage, delete, incr/decr, touch, flush_all, verbosity, version: one line
@@ -29,7 +33,18 @@ struct Frame {
   bool error = false;
 };
 
-// The first reply in `input`, which must start at a reply boundary.
+// The first reply in `input`, which must start at a reply boundary. Never reads past `input`;
+// `length` is 0 unless kComplete. Lines end with "\r\n" (a bare "\n" or an empty line is
+// kInvalid). By shape:
+// - kLine: any one line (STORED, a number, VERSION ...); nothing else is checked.
+// - kValues: VALUE blocks (key of 1-250 bytes without spaces or control bytes, decimal flags
+//   < 2^32, size < 2^32, optional CAS < 2^64, single spaces) until "END"; an error line ends
+//   it. Any other line is kInvalid. Scans from the start on every call (headers only: the data
+//   blocks are skipped by their sizes).
+// - kMeta: a line whose first word is HD, EN, NF, NS, EX, MN, ME (whatever follows), "VA
+//   <size> ..." followed by its data block, or an error line; any other word is kInvalid.
+// An error line starts with "ERROR" (memcached also sends "ERROR <text>"), or is
+// "CLIENT_ERROR[ <text>]" or "SERVER_ERROR[ <text>]".
 Frame FrameReply(std::string_view input, ReplyShape shape);
 
 // One piece of a kValues reply, for merging a multi-get's replies from several servers.
@@ -45,6 +60,8 @@ struct ValuePiece {
   size_t length = 0;
   std::string_view key;  // kValue only; points into the input
 };
+// The first piece of `input`, which must start at a piece boundary of a kValues reply. A caller
+// walks a reply by advancing `length` bytes per kValue until kEnd or kError.
 ValuePiece NextValuePiece(std::string_view input);
 
 }  // namespace warmcache::protocol
