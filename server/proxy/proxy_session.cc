@@ -205,17 +205,20 @@ void ProxySession::RouteToOwner(const protocol::Command& cmd, std::string_view r
   } else {
     n = worker_->WriteNodes(cmd.key, nodes);
   }
+  // Text noreply: the client gets nothing. Meta quiet: the node's reply (errors, and hits of
+  // mg) goes to the client; the node applies the quiet rules itself.
+  const bool noreply = cmd.noreply && !meta;
   if (n == 0) {
-    if (!cmd.noreply) Local(kNoServer);
+    if (!noreply) Local(kNoServer);
     return;
   }
   // noreply and quiet requests are followed by "mn", so their end is known whatever the
   // node says (or does not say).
-  const Expect expect = cmd.noreply || quiet_meta ? Expect::kUntilNoop
-                        : meta                    ? Expect::kMeta
-                                                  : Expect::kLine;
+  const Expect expect = noreply || quiet_meta ? Expect::kUntilNoop
+                        : meta                ? Expect::kMeta
+                                              : Expect::kLine;
   const uint64_t seq = head_seq_ + queue_.size();
-  Push(Kind::kRelay, cmd.noreply, n);
+  Push(Kind::kRelay, noreply, n);
   for (int i = 0; i < n; ++i) worker_->backend(nodes[i]).Forward(raw, expect, handle_, seq, i);
 }
 
@@ -297,9 +300,10 @@ void ProxySession::OnReply(uint64_t seq, int part, std::string_view bytes) {
   if (r == nullptr) return;
   switch (r->kind) {
     case Kind::kRelay:
-      // Part 0 is the owner (the first replica): its reply is the client's.
+      // Part 0 is the owner (the first replica): its reply is the client's, sent once every
+      // replica has answered, so an acknowledged write is on all of them.
       if (part == 0 && !r->swallow) {
-        if (seq == head_seq_) {
+        if (seq == head_seq_ && r->waiting == 1) {
           conn_->out().Append(bytes);
           r->written = true;
           MarkDirty();
