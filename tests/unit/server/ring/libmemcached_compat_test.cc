@@ -8,6 +8,7 @@
 #include <libmemcached/memcached.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
@@ -88,6 +89,46 @@ TEST(LibmemcachedCompatTest, EqualWeights) {
   std::vector<Node> nodes = MixedNodes(5, 5);
   for (Node& node : nodes) node.weight = 1;
   ExpectSameOwners(nodes);
+}
+
+struct HashPair {
+  KeyHash ours;
+  hashkit_hash_algorithm_t libhashkit;
+};
+
+// libhashkit's functions of the same name as twemproxy's. twemproxy's crc16 and crc32a have no
+// libhashkit counterpart (libhashkit's crc32 is twemproxy's crc32).
+const HashPair kSharedHashes[] = {
+    {KeyHash::kMd5, HASHKIT_HASH_MD5},
+    {KeyHash::kCrc32, HASHKIT_HASH_CRC},
+    {KeyHash::kFnv1_64, HASHKIT_HASH_FNV1_64},
+    {KeyHash::kFnv1a64, HASHKIT_HASH_FNV1A_64},
+    {KeyHash::kFnv1_32, HASHKIT_HASH_FNV1_32},
+    {KeyHash::kFnv1a32, HASHKIT_HASH_FNV1A_32},
+    {KeyHash::kOneAtATime, HASHKIT_HASH_DEFAULT},
+    {KeyHash::kJenkins, HASHKIT_HASH_JENKINS},
+    {KeyHash::kMurmur, HASHKIT_HASH_MURMUR},
+    {KeyHash::kHsieh, HASHKIT_HASH_HSIEH},
+};
+
+TEST(LibhashkitCompatTest, SharedHashesAgree) {
+  for (const HashPair& pair : kSharedHashes) {
+    if (!libhashkit_has_algorithm(pair.libhashkit)) {
+      std::printf("libhashkit lacks %s\n", std::string(KeyHashName(pair.ours)).c_str());
+      continue;
+    }
+    std::mt19937_64 rng(7);
+    int mismatches = 0;
+    for (int i = 0; i < kKeys / 10; ++i) {
+      const std::string key = RandomKey(rng, i);
+      const uint32_t expected = libhashkit_digest(key.data(), key.size(), pair.libhashkit);
+      if (HashKey(pair.ours, key) != expected && ++mismatches <= 3) {
+        ADD_FAILURE() << KeyHashName(pair.ours) << " of '" << key << "': libhashkit " << expected
+                      << ", ours " << HashKey(pair.ours, key);
+      }
+    }
+    EXPECT_EQ(0, mismatches) << KeyHashName(pair.ours);
+  }
 }
 
 }  // namespace
