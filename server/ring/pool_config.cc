@@ -60,9 +60,9 @@ struct KeyRule {
   Setter set;
 };
 
-// One entry per scalar key twemproxy 0.5.0 knows (`servers` is the list, handled apart), plus
-// warmcache's `replicas`. Keys that change nothing a client sees are accepted and named in
-// `warnings`; keys that would change behaviour warmcache lacks are refused.
+// One entry per scalar key twemproxy 0.5.0 knows (`servers` is the list, handled apart; 0.5.0
+// added `tcpkeepalive`), plus warmcache's `replicas`. Keys that change nothing a client sees are
+// accepted and named in `warnings`; keys that would change behaviour warmcache lacks are refused.
 constexpr KeyRule kRules[] = {
     {"listen", ParseListen},
     {"hash",
@@ -145,8 +145,16 @@ constexpr KeyRule kRules[] = {
        return Status::Ok();
      }},
     {"redis_auth",
-     [](const std::string&, PoolConfig* pool) -> Status {
-       pool->warnings.push_back("redis_auth: ignored; it applies to redis pools only");
+     [](const std::string&, PoolConfig*) -> Status {
+       return KeyError("redis_auth", "is only valid for a redis pool (nutcracker refuses it too)");
+     }},
+    {"tcpkeepalive",
+     [](const std::string& text, PoolConfig* pool) -> Status {
+       bool keepalive = false;
+       WC_RETURN_IF_ERROR(ParseBool("tcpkeepalive", text, &keepalive));
+       if (keepalive) {
+         pool->warnings.push_back("tcpkeepalive: ignored; it changes nothing a client sees");
+       }
        return Status::Ok();
      }},
     {"redis_db",
@@ -223,6 +231,7 @@ YAML::Node SelectPool(const YAML::Node& root, std::string_view wanted, std::stri
   std::string names;
   std::set<std::string> seen;
   YAML::Node chosen;
+  bool found = false;
   for (const auto& entry : root) {
     const std::string pool = entry.first.IsScalar() ? entry.first.Scalar() : "";
     if (pool.empty()) *error = Status::InvalidArgument("a pool name is not plain text");
@@ -234,12 +243,13 @@ YAML::Node SelectPool(const YAML::Node& root, std::string_view wanted, std::stri
     if (wanted.empty() || pool == wanted) {
       chosen = entry.second;
       *name = pool;
+      found = true;
     }
   }
   if (wanted.empty() && root.size() > 1) {
     *error = Status::InvalidArgument("the file defines " + std::to_string(root.size()) +
                                      " pools (" + names + "); name the one to use");
-  } else if (!chosen.IsDefined()) {
+  } else if (!found) {
     *error = Status::InvalidArgument("no pool named '" + std::string(wanted) +
                                      "' (the file has: " + names + ")");
   }
