@@ -33,6 +33,7 @@ struct PoolConfig {
   std::string listen;  // "host:port" or a unix socket path; empty if the file gives none
   KeyHash hash = KeyHash::kFnv1a64;  // twemproxy's defaults
   Distribution distribution = Distribution::kKetama;
+  std::string hash_tag;  // two characters such as "{}", or empty: hash whole keys
   std::vector<Node> servers;
   bool auto_eject_hosts = false;
   int server_retry_timeout_ms = 30000;
@@ -51,6 +52,10 @@ struct PoolConfig {
 // Parses YAML text. `pool` selects a pool by name; empty takes the only one (an error if the
 // file holds several). Errors are one line naming the file's problem.
 Result<PoolConfig> ParsePoolConfig(std::string_view yaml_text, std::string_view pool = {});
+// As ParsePoolConfig, reading `path`; errors start with the path. kIoError if unreadable.
 Result<PoolConfig> LoadPoolConfig(const std::string& path, std::string_view pool = {});
+
+// The pool's ring: its distribution, hash and hash_tag over its servers (`live` as Ring::Build).
+Ring BuildRing(const PoolConfig& pool, const std::vector<bool>* live = nullptr);
 
 }  // namespace warmcache::ring
