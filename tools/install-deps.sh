@@ -9,6 +9,7 @@ set -euo pipefail
 build=(
   build-essential cmake pkg-config
   libuv1-dev librocksdb-dev libzstd-dev libspdlog-dev libfmt-dev libxxhash-dev
+  libyaml-cpp-dev libssl-dev
   libgtest-dev libgmock-dev
   # the fuzz-smoke stage: clang with libFuzzer
   clang libclang-rt-14-dev
@@ -18,6 +19,8 @@ build=(
 test=(
   memcached libmemcached-tools python3 python3-pymemcache python3-memcache php-cli php-memcached
   libcache-memcached-fast-perl netcat-openbsd procps
+  # the ring's compatibility tests: libmemcached's ketama and twemproxy (nutcracker)
+  libmemcached-dev nutcracker
 )
 
 packages=("${build[@]}")

@@ -223,6 +223,7 @@ YAML::Node SelectPool(const YAML::Node& root, std::string_view wanted, std::stri
   std::string names;
   std::set<std::string> seen;
   YAML::Node chosen;
+  bool found = false;
   for (const auto& entry : root) {
     const std::string pool = entry.first.IsScalar() ? entry.first.Scalar() : "";
     if (pool.empty()) *error = Status::InvalidArgument("a pool name is not plain text");
@@ -234,12 +235,13 @@ YAML::Node SelectPool(const YAML::Node& root, std::string_view wanted, std::stri
     if (wanted.empty() || pool == wanted) {
       chosen = entry.second;
       *name = pool;
+      found = true;
     }
   }
   if (wanted.empty() && root.size() > 1) {
     *error = Status::InvalidArgument("the file defines " + std::to_string(root.size()) +
                                      " pools (" + names + "); name the one to use");
-  } else if (!chosen.IsDefined()) {
+  } else if (!found) {
     *error = Status::InvalidArgument("no pool named '" + std::string(wanted) +
                                      "' (the file has: " + names + ")");
   }

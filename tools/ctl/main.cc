@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "tools/ctl/ctl_args.h"
+#include "tools/ctl/ring_command.h"
 #include "tools/ctl/snapshot_command.h"
 
 namespace {
@@ -17,10 +18,11 @@ constexpr const char* kHelp =
 
 int main(int argc, char** argv) {
   using namespace warmcache::ctl;
-  // TODO(#6): `ring` joins these groups.
   const std::vector<Command> groups = {
       {"snapshot", "create, inspect, verify or restore a portable snapshot file",
        RunSnapshotCommand},
+      {"ring", "which server of a pool file owns each key; `ring move`: hand-off after a change",
+       RunRingCommand},
   };
   return Dispatch("", kHelp, groups, Args(argv + 1, argv + argc));
 }

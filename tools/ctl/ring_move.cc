@@ -326,6 +326,9 @@ Result<Pools> LoadPools(const ParsedOptions& p) {
   pools.old_pool = std::move(*old_pool);
   pools.new_pool = std::move(*new_pool);
   for (const ring::PoolConfig* pool : {&pools.old_pool, &pools.new_pool}) {
+    for (const std::string& warning : pool->warnings) {
+      fmt::print(stderr, "warmcachectl: warning: pool '{}': {}\n", pool->name, warning);
+    }
     if (pool->replicas != 1) {
       return Status::InvalidArgument(
           fmt::format("pool {}: replicas: {}: ring move handles pools of one copy per key only",

@@ -8,6 +8,7 @@
 #include <libmemcached/memcached.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
@@ -60,20 +61,34 @@ std::vector<Node> MixedNodes(int count, uint64_t seed) {
   return nodes;
 }
 
-void ExpectSameOwners(const std::vector<Node>& nodes) {
+// How many of kKeys keys `ring` places on another server than libmemcached does with `nodes`.
+// Every 100th key is also looked up by memcached_server_by_key, which names the server: the
+// index libmemcached returns is the position in the order the servers were added.
+int CountDisagreements(const std::vector<Node>& nodes, const Ring& ring) {
   Memc memc = LibmemcachedPool(nodes);
-  const Ring ring = Ring::Build(Distribution::kKetama, KeyHash::kMd5, nodes);
   std::mt19937_64 rng(nodes.size());
   int mismatches = 0;
   for (int i = 0; i < kKeys; ++i) {
     const std::string key = RandomKey(rng, i);
     const uint32_t expected = memcached_generate_hash(memc.get(), key.data(), key.size());
-    if (static_cast<uint32_t>(ring.Owner(key)) != expected && ++mismatches <= 5) {
-      ADD_FAILURE() << "key '" << key << "': libmemcached " << expected << ", ring "
-                    << ring.Owner(key);
+    const int owner = ring.Owner(key);
+    if (static_cast<uint32_t>(owner) != expected) ++mismatches;
+    if (i % 100 == 0) {
+      memcached_return_t rc;
+      const memcached_instance_st* server =
+          memcached_server_by_key(memc.get(), key.data(), key.size(), &rc);
+      EXPECT_EQ(MEMCACHED_SUCCESS, rc);
+      if (server == nullptr) continue;
+      EXPECT_EQ(nodes[expected].Address(), std::string(memcached_server_name(server)) + ":" +
+                                               std::to_string(memcached_server_port(server)));
     }
   }
-  EXPECT_EQ(0, mismatches) << "of " << kKeys << " keys";
+  return mismatches;
+}
+
+void ExpectSameOwners(const std::vector<Node>& nodes) {
+  const Ring ring = Ring::Build(Distribution::kKetama, KeyHash::kMd5, nodes);
+  EXPECT_EQ(0, CountDisagreements(nodes, ring)) << "of " << kKeys << " keys";
 }
 
 TEST(LibmemcachedCompatTest, OneServer) { ExpectSameOwners(MixedNodes(1, 1)); }
@@ -88,6 +103,65 @@ TEST(LibmemcachedCompatTest, EqualWeights) {
   std::vector<Node> nodes = MixedNodes(5, 5);
   for (Node& node : nodes) node.weight = 1;
   ExpectSameOwners(nodes);
+}
+
+// The comparison can fail: hashing "host:11211" instead of "host" for the default port, or
+// ignoring the weights, moves many keys.
+TEST(LibmemcachedCompatTest, AWrongRingDisagrees) {
+  const std::vector<Node> nodes = MixedNodes(10, 10);
+  std::vector<Node> port_always = nodes;
+  for (Node& node : port_always) node.name = node.Address();
+  EXPECT_GT(
+      CountDisagreements(nodes, Ring::Build(Distribution::kKetama, KeyHash::kMd5, port_always)),
+      kKeys / 20);
+  std::vector<Node> unweighted = nodes;
+  for (Node& node : unweighted) node.weight = 1;
+  EXPECT_GT(
+      CountDisagreements(nodes, Ring::Build(Distribution::kKetama, KeyHash::kMd5, unweighted)),
+      kKeys / 20);
+}
+
+// libmemcached has no server names: twemproxy's "host:port:weight name" is checked against
+// nutcracker itself (ring_twemproxy_test).
+
+struct HashPair {
+  KeyHash ours;
+  hashkit_hash_algorithm_t libhashkit;
+};
+
+// libhashkit's functions of the same name as twemproxy's. twemproxy's crc16 and crc32a have no
+// libhashkit counterpart (libhashkit's crc32 is twemproxy's crc32).
+const HashPair kSharedHashes[] = {
+    {KeyHash::kMd5, HASHKIT_HASH_MD5},
+    {KeyHash::kCrc32, HASHKIT_HASH_CRC},
+    {KeyHash::kFnv1_64, HASHKIT_HASH_FNV1_64},
+    {KeyHash::kFnv1a64, HASHKIT_HASH_FNV1A_64},
+    {KeyHash::kFnv1_32, HASHKIT_HASH_FNV1_32},
+    {KeyHash::kFnv1a32, HASHKIT_HASH_FNV1A_32},
+    {KeyHash::kOneAtATime, HASHKIT_HASH_DEFAULT},
+    {KeyHash::kJenkins, HASHKIT_HASH_JENKINS},
+    {KeyHash::kMurmur, HASHKIT_HASH_MURMUR},
+    {KeyHash::kHsieh, HASHKIT_HASH_HSIEH},
+};
+
+TEST(LibhashkitCompatTest, SharedHashesAgree) {
+  for (const HashPair& pair : kSharedHashes) {
+    if (!libhashkit_has_algorithm(pair.libhashkit)) {
+      std::printf("libhashkit lacks %s\n", std::string(KeyHashName(pair.ours)).c_str());
+      continue;
+    }
+    std::mt19937_64 rng(7);
+    int mismatches = 0;
+    for (int i = 0; i < kKeys / 10; ++i) {
+      const std::string key = RandomKey(rng, i);
+      const uint32_t expected = libhashkit_digest(key.data(), key.size(), pair.libhashkit);
+      if (HashKey(pair.ours, key) != expected && ++mismatches <= 3) {
+        ADD_FAILURE() << KeyHashName(pair.ours) << " of '" << key << "': libhashkit " << expected
+                      << ", ours " << HashKey(pair.ours, key);
+      }
+    }
+    EXPECT_EQ(0, mismatches) << KeyHashName(pair.ours);
+  }
 }
 
 }  // namespace
