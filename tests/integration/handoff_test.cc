@@ -301,6 +301,32 @@ TEST_F(HandoffTest, DeleteMovedRemovesOldCopies) {
   }
 }
 
+// The NEW pool names node 0 "localhost:PORT": another hash identity, so keys "move" from node 0
+// to node 0. They are left alone, and above all not deleted.
+TEST_F(HandoffTest, ANodeUnderAnotherNameIsNotAnotherNode) {
+  const std::vector<BulkItem> items = MakeItems(3000);
+  ASSERT_NO_FATAL_FAILURE(LoadByOldRing(items));
+  std::string yaml = ReadFileOrEmpty(old_pool_);
+  const size_t at = yaml.find(nodes_[0].address);
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, std::string("127.0.0.1").size(), "localhost");
+  new_pool_ = dir_->File("alias.yml");
+  std::ofstream(new_pool_) << yaml;
+  new_ring_ = LoadRing(new_pool_);
+  size_t on_node0_in_both = 0;  // the keys a move by name would add to node 0 and delete there
+  for (const BulkItem& item : items) {
+    on_node0_in_both += old_ring_.Owner(item.key) == 0 && new_ring_.Owner(item.key) == 0;
+  }
+  ASSERT_GT(on_node0_in_both, 0u);
+  const CommandResult run = Move({"--delete-moved"});
+  EXPECT_EQ(0, run.exit_status) << run.output;
+  const MoveTotals totals = ParseTotals(run.output);
+  EXPECT_EQ(0u, totals.present) << run.output;
+  EXPECT_EQ(totals.moved, totals.deleted) << run.output;
+  // Every key is still where the new ring looks for it.
+  EXPECT_EQ(items.size(), ReadBy(new_ring_, items).size());
+}
+
 TEST_F(HandoffTest, UnreachableNodeFailsWithOneLine) {
   auto port = PickFreePort();  // nothing listens there
   ASSERT_TRUE(port.ok()) << port.status().ToString();

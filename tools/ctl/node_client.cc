@@ -17,8 +17,9 @@ namespace {
 // A blocking socket connected to `address` ("host:port"), or kIoError naming it.
 Result<int> ConnectTo(const std::string& address) {
   const size_t colon = address.rfind(':');
-  if (colon == std::string::npos)
+  if (colon == std::string::npos) {
     return Status::InvalidArgument("bad address " + address + ": want HOST:PORT");
+  }
   const std::string host = address.substr(0, colon);
   const std::string port = address.substr(colon + 1);
   addrinfo hints{};
@@ -27,15 +28,35 @@ Result<int> ConnectTo(const std::string& address) {
   if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
     return Status::IoError("cannot resolve " + address);
   }
-  const int fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
-  const bool connected = fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0;
-  const int error = errno;
-  freeaddrinfo(found);
-  if (!connected) {
-    if (fd >= 0) close(fd);
-    return Status::IoError("cannot connect to " + address + ": " + std::strerror(error));
+  // Each address in turn ("localhost" may name ::1 first and the server listen on 127.0.0.1).
+  int fd = -1;
+  int error = 0;
+  for (const addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0 || connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      error = errno;
+      if (fd >= 0) close(fd);
+      fd = -1;
+    }
   }
+  freeaddrinfo(found);
+  if (fd < 0) return Status::IoError("cannot connect to " + address + ": " + std::strerror(error));
   return fd;
+}
+
+// "ip:port" (IPv6: "[ip]:port") of the socket's peer; empty if unknown.
+std::string PeerName(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  char host[NI_MAXHOST];
+  char port[NI_MAXSERV];
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      getnameinfo(reinterpret_cast<sockaddr*>(&addr), len, host, sizeof(host), port, sizeof(port),
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    return {};
+  }
+  return addr.ss_family == AF_INET6 ? std::string("[") + host + "]:" + port
+                                    : std::string(host) + ":" + port;
 }
 
 }  // namespace
@@ -64,7 +85,7 @@ Result<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::strin
   if (!fd.ok()) return fd.status();
   // Non-blocking, so RoundTrip can read replies while the rest of a batch is still going out.
   fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
-  return std::unique_ptr<NodeConnection>(new NodeConnection(*fd, address, timeout));
+  return std::unique_ptr<NodeConnection>(new NodeConnection(*fd, address, PeerName(*fd), timeout));
 }
 
 NodeConnection::~NodeConnection() {

@@ -35,14 +35,18 @@ class NodeConnection {
   Result<std::vector<std::string>> RoundTrip(std::string_view requests);
 
   const std::string& address() const { return address_; }
+  // The numeric "ip:port" actually connected to: equal for two addresses of the same server
+  // ("localhost:11211" and "127.0.0.1:11211").
+  const std::string& peer() const { return peer_; }
 
  private:
-  NodeConnection(int fd, std::string address, std::chrono::milliseconds timeout)
-      : fd_(fd), address_(std::move(address)), timeout_(timeout) {}
+  NodeConnection(int fd, std::string address, std::string peer, std::chrono::milliseconds timeout)
+      : fd_(fd), address_(std::move(address)), peer_(std::move(peer)), timeout_(timeout) {}
   Status Fail(const std::string& what);
 
   int fd_;
   const std::string address_;
+  const std::string peer_;
   const std::chrono::milliseconds timeout_;  // longest wait without progress
   std::string unread_;                       // received bytes not yet split into lines
 };

@@ -197,10 +197,12 @@ void Mover::Route(const SnapshotRecord& r, const std::string& source, int64_t no
     Target& t = TargetFor(pools_.new_pool.servers[new_owner].Address());
     if (!t.conn) {
       ++c->failed;
-      return;
+    } else if (source_ && !t.conn->peer().empty() && t.conn->peer() == source_->peer()) {
+      ++c->stay;  // two names of the source itself: nothing to move, and never to delete
+    } else {
+      t.batch.AddSet(r, ttl);
+      if (t.batch.full()) FlushTarget(t, c);
     }
-    t.batch.AddSet(r, ttl);
-    if (t.batch.full()) FlushTarget(t, c);
   }
 }
 
@@ -248,11 +250,14 @@ void Mover::FlushDeletes(MoveCounts* c) {
     deletes_.Clear();
     return;
   }
-  // NF: gone already (expired, evicted). EX: changed since the snapshot, so it is kept.
+  // EX: changed since the snapshot, so it is kept. NF: gone already (expired, evicted).
   const QuietReplies replies = MatchQuietReplies(*lines, n);
   for (const std::string& code : replies.codes) {
-    if (code.empty()) ++c->deleted;
-    if (code == "EX") ++c->not_deleted;
+    if (code.empty()) {
+      ++c->deleted;
+    } else {
+      ++c->not_deleted;
+    }
   }
   c->not_deleted += replies.errors.size();
   deletes_.Clear();
@@ -263,8 +268,9 @@ bool Mover::ReadSnapshot(const std::string& source, const std::string& path, Mov
   if (!reader.ok()) {
     Report(
         fmt::format("cannot read {}, the snapshot file {} wrote ({}): ring move must run "
-                    "where the nodes' --snapshot-dir is visible",
-                    path, source, reader.status().message()));
+                    "where the nodes' --snapshot-dir is visible{}",
+                    path, source, reader.status().message(),
+                    path.rfind('/', 0) == 0 ? "" : " (and given as an absolute path)"));
     return false;
   }
   const int64_t now = SystemClock::Get()->NowSeconds();
@@ -293,13 +299,12 @@ bool Mover::MoveNode(size_t index, MoveCounts* counts) {
   } else {
     // "OK <path> <items>"; the path may hold spaces, the count does not.
     const std::string path = reply->substr(3, reply->rfind(' ') - 3);
-    if (delete_moved_) {
-      Result<std::unique_ptr<NodeConnection>> conn = NodeConnection::Connect(source, kTimeout);
-      if (conn.ok()) {
-        source_ = std::move(*conn);
-      } else {
-        Report(conn.status().message());
-      }
+    // For deletes, and to recognise the source under another name in the new pool.
+    Result<std::unique_ptr<NodeConnection>> conn = NodeConnection::Connect(source, kTimeout);
+    if (conn.ok()) {
+      source_ = std::move(*conn);
+    } else {
+      Report(conn.status().message());
     }
     ReadSnapshot(source, path, &c);
     for (auto& [address, target] : targets_) {
