@@ -60,9 +60,9 @@ struct KeyRule {
   Setter set;
 };
 
-// One entry per scalar key twemproxy 0.5.0 knows (`servers` is the list, handled apart), plus
-// warmcache's `replicas`. Keys that change nothing a client sees are accepted and named in
-// `warnings`; keys that would change behaviour warmcache lacks are refused.
+// One entry per scalar key twemproxy 0.5.0 knows (`servers` is the list, handled apart; 0.5.0
+// added `tcpkeepalive`), plus warmcache's `replicas`. Keys that change nothing a client sees are
+// accepted and named in `warnings`; keys that would change behaviour warmcache lacks are refused.
 constexpr KeyRule kRules[] = {
     {"listen", ParseListen},
     {"hash",
@@ -145,8 +145,16 @@ constexpr KeyRule kRules[] = {
        return Status::Ok();
      }},
     {"redis_auth",
-     [](const std::string&, PoolConfig* pool) -> Status {
-       pool->warnings.push_back("redis_auth: ignored; it applies to redis pools only");
+     [](const std::string&, PoolConfig*) -> Status {
+       return KeyError("redis_auth", "is only valid for a redis pool (nutcracker refuses it too)");
+     }},
+    {"tcpkeepalive",
+     [](const std::string& text, PoolConfig* pool) -> Status {
+       bool keepalive = false;
+       WC_RETURN_IF_ERROR(ParseBool("tcpkeepalive", text, &keepalive));
+       if (keepalive) {
+         pool->warnings.push_back("tcpkeepalive: ignored; it changes nothing a client sees");
+       }
        return Status::Ok();
      }},
     {"redis_db",

@@ -94,13 +94,14 @@ TEST(PoolConfigTest, PicksAPoolByName) {
   EXPECT_EQ("no pool named 'c' (the file has: a, b)", ParsePoolConfig(two, "c").status().message());
 }
 
-TEST(PoolConfigTest, RedisKeysOfAMemcachedPoolAreWarnedAbout) {
+TEST(PoolConfigTest, KeysThatChangeNothingForClientsAreWarnedAbout) {
   Result<PoolConfig> pool = ParsePoolConfig(
-      "p:\n  redis_auth: secret\n  redis_db: 2\n  server_connections: 4\n  servers:\n"
+      "p:\n  redis_db: 2\n  tcpkeepalive: true\n  server_connections: 4\n  servers:\n"
       "    - h:11211:1\n");
   ASSERT_TRUE(pool.ok()) << pool.status().ToString();
   ASSERT_EQ(3u, pool->warnings.size());
-  EXPECT_EQ("redis_auth: ignored; it applies to redis pools only", pool->warnings[0]);
+  EXPECT_EQ("redis_db: ignored; it applies to redis pools only", pool->warnings[0]);
+  EXPECT_EQ("tcpkeepalive: ignored; it changes nothing a client sees", pool->warnings[1]);
   EXPECT_EQ(0u, pool->warnings[2].find("server_connections: 4 ignored"));
 }
 
@@ -115,6 +116,10 @@ const Refusal kRefusals[] = {
      "bogus: unknown key (not a twemproxy 0.5.0 pool key, nor `replicas`)"},
     {"  redis: true\n  servers:\n    - h:11211:1\n",
      "redis: true is not supported: warmcache pools are memcached"},
+    {"  redis_auth: secret\n  servers:\n    - h:11211:1\n",
+     "redis_auth: is only valid for a redis pool (nutcracker refuses it too)"},
+    {"  tcpkeepalive: yes\n  servers:\n    - h:11211:1\n",
+     "tcpkeepalive: 'yes' is not \"true\" or \"false\""},
     {"  redis: yes\n  servers:\n    - h:11211:1\n", "redis: 'yes' is not \"true\" or \"false\""},
     {"  distribution: random\n  servers:\n    - h:11211:1\n",
      "distribution: distribution 'random' is not supported: a cache must find a key where it "
