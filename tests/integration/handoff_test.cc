@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/protocol/base64.h"
 #include "server/ring/pool_config.h"
 #include "server/ring/ring.h"
 #include "tests/testutil/bulk_items.h"
@@ -299,6 +300,23 @@ TEST_F(HandoffTest, DeleteMovedRemovesOldCopies) {
   for (const BulkItem& item : items) {
     EXPECT_EQ(Moves(item.key) ? 0u : 1u, on_old.count(item.key)) << item.key;
   }
+}
+
+// A key stored with the meta `b` flag (binary bytes, sent in base64) is sent the same way, and
+// placed by its bytes.
+TEST_F(HandoffTest, BinaryKeysMoveAsBinary) {
+  std::string key;
+  for (int n = 0; key.empty(); ++n) {
+    const std::string candidate = std::string("bin \x01\xff key ", 13) + std::to_string(n);
+    if (Moves(candidate)) key = candidate;
+  }
+  std::string encoded;
+  protocol::Base64Encode(key, &encoded);
+  EXPECT_EQ("HD\r\n", CallOrFail(OldOwner(key), "ms " + encoded + " 6 b F7 T0\r\nbinary\r\n"));
+  const CommandResult run = Move();
+  ASSERT_EQ(0, run.exit_status) << run.output;
+  EXPECT_EQ(1u, ParseTotals(run.output).moved) << run.output;
+  EXPECT_EQ("VA 6 f7\r\nbinary\r\n", MetaOrFail(NewOwner(key), "mg " + encoded + " b v f\r\n"));
 }
 
 // The NEW pool names node 0 "localhost:PORT": another hash identity, so keys "move" from node 0

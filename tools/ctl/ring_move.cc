@@ -32,7 +32,7 @@ constexpr const char* kHelp =
     "Switch clients (or the proxy) to NEW first, then run this; see docs/handoff.md.\n"
     "For each node of OLD: asks it for a snapshot file (the `snapshot` command; the node needs\n"
     "--snapshot-dir), reads the file, and stores each live item that OLD gives this node and NEW\n"
-    "gives another node on that node, in add mode (`ms ... ME`): a value already there, e.g. one\n"
+    "gives another on that other node, in add mode (`ms ... ME`): a value already there, e.g. one\n"
     "written through NEW since the switch, is never overwritten. Flags and the remaining TTL\n"
     "are kept; expired and stale items are not moved; CAS values are new.\n"
     "The tool reads the snapshot files where the nodes write them, so it must run on the nodes'\n"
@@ -239,28 +239,29 @@ void Mover::FlushTarget(Target& t, MoveCounts* c) {
 }
 
 void Mover::FlushDeletes(MoveCounts* c) {
-  if (deletes_.entries.empty()) return;
   const size_t n = deletes_.entries.size();
-  Result<std::vector<std::string>> lines =
-      source_ ? source_->RoundTrip(deletes_.requests) : Status::IoError("");
+  if (n == 0) return;
+  Result<std::vector<std::string>> lines = Status::IoError("not connected");
+  if (source_) {
+    lines = source_->RoundTrip(deletes_.requests);
+    if (!lines.ok()) Report(lines.status().message());
+  }
+  deletes_.Clear();
   if (!lines.ok()) {
     c->not_deleted += n;
-    if (source_) Report(lines.status().message());
     source_.reset();
-    deletes_.Clear();
     return;
   }
-  // EX: changed since the snapshot, so it is kept. NF: gone already (expired, evicted).
+  // EX: changed since the snapshot, so it is kept. NF: gone already (expired, evicted). An
+  // error line names no request: that many silent ones count as not deleted.
   const QuietReplies replies = MatchQuietReplies(*lines, n);
-  for (const std::string& code : replies.codes) {
-    if (code.empty()) {
-      ++c->deleted;
-    } else {
-      ++c->not_deleted;
-    }
+  const uint64_t silent = std::count(replies.codes.begin(), replies.codes.end(), "");
+  const uint64_t unknown = std::min<uint64_t>(silent, replies.errors.size());
+  c->deleted += silent - unknown;
+  c->not_deleted += n - (silent - unknown);
+  if (!replies.errors.empty()) {
+    Report(fmt::format("{}: {}", source_->address(), replies.errors.front()));
   }
-  c->not_deleted += replies.errors.size();
-  deletes_.Clear();
 }
 
 bool Mover::ReadSnapshot(const std::string& source, const std::string& path, MoveCounts* c) {
