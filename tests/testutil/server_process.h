@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -38,6 +39,14 @@ class ServerProcess {
       const std::string& binary, const std::vector<std::string>& args, const EnvVars& env = {},
       std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
+  // For programs that take a fixed port and write no port file (nutcracker, or warmcached
+  // restarted with `-p PORT`): forks and execs, then polls until the child itself listens on
+  // TCP `port` (Linux: /proc). Fails as Start() does; a child that cannot bind because another
+  // process holds the port normally exits, which fails at once.
+  static Result<std::unique_ptr<ServerProcess>> StartOnPort(
+      const std::string& binary, const std::vector<std::string>& args, uint16_t port,
+      const EnvVars& env = {}, std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
   ~ServerProcess();  // Stop() if still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -59,6 +68,15 @@ class ServerProcess {
 
  private:
   ServerProcess(std::unique_ptr<TempDir> dir, pid_t pid) : dir_(std::move(dir)), pid_(pid) {}
+  // Forks and execs with stdout/stderr into files of `dir`.
+  static Result<std::unique_ptr<ServerProcess>> Spawn(const std::string& binary,
+                                                      const std::vector<std::string>& args,
+                                                      const EnvVars& env,
+                                                      std::unique_ptr<TempDir> dir);
+  // Polls `ready` until it returns true; fails if the child exits first or `deadline` passes
+  // (then kills it). `what` says what was awaited, for the message.
+  Status WaitReady(const std::string& binary, const std::string& what,
+                   std::chrono::milliseconds deadline, const std::function<bool()>& ready);
   // Waits up to `timeout` for the child to exit; true if it did (status stored).
   bool WaitExit(std::chrono::milliseconds timeout);
 
@@ -67,6 +85,11 @@ class ServerProcess {
   uint16_t port_ = 0;
   int exit_status_ = kStillRunning;
 };
+
+// A loopback TCP port that was free a moment ago (bound to port 0 on 127.0.0.1, then closed),
+// for programs that cannot be told to pick one themselves. Another process may take it first,
+// so callers retry on "address in use".
+Result<uint16_t> PickFreePort();
 
 // Describes "exit code 0", "killed by signal 9", or "still running".
 std::string DescribeExitStatus(int status);

@@ -166,6 +166,25 @@ TEST_F(OracleTest, FailsFastWhenServerExits) {
       << server.status().message();
 }
 
+TEST_F(OracleTest, StartOnPortWaitsForAccept) {
+  auto port = PickFreePort();
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
+  std::vector<std::string> args = cmd_.args;
+  args.insert(args.end(), {"-p", std::to_string(*port), "-U", "0", "-l", "127.0.0.1"});
+  auto server = ServerProcess::StartOnPort(cmd_.binary, args, *port);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  servers_.push_back(std::move(server).value());
+  EXPECT_EQ(*port, servers_.back()->port());
+  auto client = TestClient::Connect(*port);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  EXPECT_EQ("VERSION 1.6.18\r\n", (*client)->Call("version\r\n").value());
+  // A second server on the same port cannot bind: it exits, and that is reported at once.
+  auto second = ServerProcess::StartOnPort(cmd_.binary, args, *port);
+  EXPECT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("exited"), std::string::npos)
+      << second.status().message();
+}
+
 TEST_F(OracleTest, Kill9) {
   auto server = StartOracle();
   ASSERT_NE(server, nullptr);

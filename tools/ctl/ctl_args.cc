@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace warmcache::ctl {
@@ -62,6 +63,41 @@ PathArgs ParseOnePath(const Args& args) {
   }
   out.kind = PathArgs::Kind::kPath;
   return out;
+}
+
+std::string ParsedOptions::Get(const std::string& name) const {
+  auto it = options.find(name);
+  return it == options.end() ? std::string() : it->second;
+}
+
+ParsedOptions ParseOptions(const Args& args, const std::vector<std::string>& with_value,
+                           const std::vector<std::string>& flags) {
+  ParsedOptions p;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (IsHelp(arg)) {
+      p.help = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      p.positional.push_back(arg);
+      continue;
+    }
+    const size_t eq = arg.find('=');
+    const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    if (std::find(flags.begin(), flags.end(), name) != flags.end() && eq == std::string::npos) {
+      p.options[name] = "1";
+    } else if (std::find(with_value.begin(), with_value.end(), name) == with_value.end()) {
+      if (p.error.empty()) p.error = "unknown option " + arg;
+    } else if (eq != std::string::npos) {
+      p.options[name] = arg.substr(eq + 1);
+    } else if (i + 1 < args.size()) {
+      p.options[name] = args[++i];
+    } else if (p.error.empty()) {
+      p.error = arg + " needs a value";
+    }
+  }
+  return p;
 }
 
 }  // namespace warmcache::ctl

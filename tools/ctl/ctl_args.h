@@ -2,6 +2,7 @@
 // What every warmcachectl command shares: exit codes, messages, argument checks.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,5 +44,20 @@ struct PathArgs {
   std::string error;  // kError: what was wrong
 };
 PathArgs ParseOnePath(const Args& args);
+
+// `--name VALUE`, `--name=VALUE` and `--flag` options; anything else (not starting with "--") is
+// a positional argument. -h/--help anywhere sets `help`.
+struct ParsedOptions {
+  std::map<std::string, std::string> options;  // a flag present maps to "1"
+  std::vector<std::string> positional;
+  bool help = false;
+  std::string error;  // the first unknown option or missing value; empty if none
+
+  // The option's value, or "" when absent.
+  std::string Get(const std::string& name) const;
+  bool Has(const std::string& name) const { return options.count(name) > 0; }
+};
+ParsedOptions ParseOptions(const Args& args, const std::vector<std::string>& with_value,
+                           const std::vector<std::string>& flags);
 
 }  // namespace warmcache::ctl

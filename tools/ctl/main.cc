@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> groups = {
       {"snapshot", "create, inspect, verify or restore a portable snapshot file",
        RunSnapshotCommand},
-      {"ring", "print the server of a pool file (twemproxy's format) that owns each key",
+      {"ring", "which server of a pool file owns each key; `ring move`: hand-off after a change",
        RunRingCommand},
   };
   return Dispatch("", kHelp, groups, Args(argv + 1, argv + argc));

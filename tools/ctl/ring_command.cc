@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "server/ring/pool_config.h"
+#include "tools/ctl/ring_move.h"
 
 namespace warmcache::ctl {
 
@@ -15,6 +16,8 @@ namespace {
 
 constexpr const char* kRingHelp =
     "Usage: warmcachectl ring --pool FILE [--pool-name NAME] KEY...\n"
+    "       warmcachectl ring move --pool OLD --pool-new NEW ...  (the warm hand-off after a\n"
+    "       pool change; see 'warmcachectl ring move --help')\n"
     "Prints \"KEY host:port\" for each KEY: the server of the pool file FILE (twemproxy's\n"
     "nutcracker.yml format, see conf/nutcracker.yml.example) that owns the key, as warmcache\n"
     "and nutcracker place it (and libmemcached's weighted ketama, for pools with hash: md5).\n"
@@ -77,6 +80,7 @@ RingArgs ParseRingArgs(const Args& args) {
 }  // namespace
 
 int RunRingCommand(const Args& args) {
+  if (!args.empty() && args[0] == "move") return RunRingMove(Args(args.begin() + 1, args.end()));
   const RingArgs parsed = ParseRingArgs(args);
   if (parsed.kind == RingArgs::Kind::kHelp) {
     fmt::print("{}\n", kRingHelp);

@@ -4,21 +4,17 @@
 #include "tools/ctl/snapshot_transfer.h"
 
 #include <fmt/core.h>
-#include <netdb.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <map>
 #include <string>
 #include <system_error>
 
 #include "server/common/clock.h"
 #include "storage/warm/snapshot_io.h"
+#include "tools/ctl/node_client.h"
 
 namespace warmcache::ctl {
 
@@ -48,44 +44,6 @@ constexpr const char* kRestoreHelp =
     "A damaged, truncated or foreign file changes nothing. Progress is shown on a terminal.\n"
     "Exit status: 0 restored, 1 failed, 64 usage.";
 
-// --name VALUE / --name=VALUE options and flags; anything else is a positional argument.
-struct Parsed {
-  std::map<std::string, std::string> options;
-  std::vector<std::string> positional;
-  bool help = false;
-  std::string error;
-};
-
-Parsed Parse(const Args& args, const std::vector<std::string>& with_value,
-             const std::vector<std::string>& flags) {
-  Parsed p;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (IsHelp(arg)) {
-      p.help = true;
-      continue;
-    }
-    if (arg.rfind("--", 0) != 0) {
-      p.positional.push_back(arg);
-      continue;
-    }
-    const size_t eq = arg.find('=');
-    const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    if (std::find(flags.begin(), flags.end(), name) != flags.end() && eq == std::string::npos) {
-      p.options[name] = "1";
-    } else if (std::find(with_value.begin(), with_value.end(), name) == with_value.end()) {
-      p.error = "unknown option " + arg;
-    } else if (eq != std::string::npos) {
-      p.options[name] = arg.substr(eq + 1);
-    } else if (i + 1 < args.size()) {
-      p.options[name] = args[++i];
-    } else {
-      p.error = arg + " needs a value";
-    }
-  }
-  return p;
-}
-
 // "10g", "512m", "4096": bytes, as --disk-limit takes them.
 bool ParseSize(const std::string& text, uint64_t* out) {
   size_t used = 0;
@@ -105,40 +63,6 @@ bool ParseSize(const std::string& text, uint64_t* out) {
   if (shift < 0) return false;
   *out = static_cast<uint64_t>(value) << shift;
   return true;
-}
-
-// One request line to HOST:PORT and its one reply line (a snapshot may take minutes).
-Result<std::string> AskServer(const std::string& address, const std::string& request) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return Status::InvalidArgument("--server wants HOST:PORT");
-  const std::string host = address.substr(0, colon);
-  const std::string port = address.substr(colon + 1);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
-    return Status::IoError("cannot resolve " + address);
-  }
-  const int fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
-  const bool connected = fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0;
-  freeaddrinfo(found);
-  if (!connected) {
-    if (fd >= 0) close(fd);
-    return Status::IoError("cannot connect to " + address + ": " + std::strerror(errno));
-  }
-  std::string reply;
-  const bool sent = send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-                    static_cast<ssize_t>(request.size());
-  char buf[4096];
-  while (sent && reply.find("\r\n") == std::string::npos) {
-    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    reply.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  const size_t end = reply.find("\r\n");
-  if (end == std::string::npos) return Status::IoError(address + " closed without a reply");
-  return reply.substr(0, end);
 }
 
 int CreateFromServer(const std::string& server, const std::string& out) {
@@ -162,7 +86,7 @@ int CreateFromServer(const std::string& server, const std::string& out) {
 }
 
 int RunCreate(const Args& args) {
-  const Parsed p = Parse(args, {"server", "data-dir", "out"}, {});
+  const ParsedOptions p = ParseOptions(args, {"server", "data-dir", "out"}, {});
   if (p.help) {
     fmt::print("{}\n", kCreateHelp);
     return kExitOk;
@@ -203,7 +127,7 @@ void ShowProgress(const storage::warm::RestoreProgress& p,
 }
 
 int RunRestore(const Args& args) {
-  const Parsed p = Parse(args, {"data-dir", "prefix", "disk-limit"}, {"force"});
+  const ParsedOptions p = ParseOptions(args, {"data-dir", "prefix", "disk-limit"}, {"force"});
   if (p.help) {
     fmt::print("{}\n", kRestoreHelp);
     return kExitOk;
