@@ -23,6 +23,7 @@
 #include "server/ring/pool_config.h"
 #include "server/ring/ring.h"
 #include "tests/testutil/expect_calls.h"
+#include "tests/testutil/run_command.h"
 #include "tests/testutil/server_process.h"
 #include "tests/testutil/stats.h"
 #include "tests/testutil/temp_dir.h"
@@ -283,6 +284,35 @@ TEST_F(ProxyTest, BadRequestsGetTheNodesOwnRepliesAndHarmNothing) {
   EXPECT_EQ(CallOrFail(*client_, "quit\r\n", ""), "");
   EXPECT_TRUE(client_->WaitClosedByPeer().ok());
   EXPECT_TRUE(proxy_->IsRunning());
+}
+
+TEST_F(ProxyTest, ThirdPartyClientsPassThroughTheProxy) {
+  StartNodes(3);
+  StartProxy(WritePool("  timeout: 5000\n"));
+  const std::string port = std::to_string(proxy_->port());
+  // libmemcached's own conformance checks (text protocol: the proxy speaks no binary).
+  auto capable = RunCommand({"/usr/bin/memccapable", "-a", "-t", "5", "-h", "127.0.0.1", "-p", port},
+                            seconds(60));
+  ASSERT_TRUE(capable.ok()) << capable.status().ToString()
+                            << " (tools/install-deps.sh installs libmemcached-tools)";
+  EXPECT_EQ(capable->exit_status, 0) << capable->output;
+  EXPECT_NE(capable->output.find("All tests passed"), std::string::npos) << capable->output;
+  // pymemcache (Debian's python3-pymemcache, seen by /usr/bin/python3 only).
+  const std::string script =
+      "from pymemcache.client.base import Client\n"
+      "c = Client(('127.0.0.1', " + port + "))\n"
+      "c.set_many({'p%d' % i: str(i) for i in range(200)})\n"
+      "got = c.get_many(['p%d' % i for i in range(200)])\n"
+      "assert len(got) == 200 and got['p7'] == b'7', got\n"
+      "assert c.incr('p5', 3) == 8\n"
+      "v, cas = c.gets('p1')\n"
+      "assert c.cas('p1', 'x', cas) and not c.cas('p1', 'y', cas)\n"
+      "assert c.delete('p2') and c.get('p2') is None\n"
+      "print('ok')\n";
+  auto py = RunCommand({"/usr/bin/python3", "-c", script}, seconds(60));
+  ASSERT_TRUE(py.ok()) << py.status().ToString();
+  EXPECT_EQ(py->exit_status, 0) << py->output;
+  EXPECT_EQ(py->output, "ok\n");
 }
 
 TEST_F(ProxyTest, DeadNodeIsEjectedItsKeysMoveAndItComesBack) {
