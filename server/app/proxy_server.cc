@@ -184,12 +184,11 @@ std::string ProxyServer::StatsReply(const std::string_view* args, int nargs) {
   AppendStat(out, "proxy_pool", pool->config().name);
   AppendStat(out, "proxy_servers", static_cast<uint64_t>(pool->size()));
   AppendStat(out, "proxy_reloads", reloads);
-  const int64_t now_us = clock_->MonotonicMicros();
   for (int i = 0; i < pool->size(); ++i) {
     const proxy::BackendCounters& c = pool->counters(i);
     const std::string prefix = "backend:" + pool->config().servers[i].Address() + ":";
     const uint64_t replies = c.replies.load();
-    AppendStat(out, prefix + "ejected", uint64_t{pool->IsEjected(i, now_us) ? 1u : 0u});
+    AppendStat(out, prefix + "ejected", uint64_t{pool->IsEjected(i) ? 1u : 0u});
     AppendStat(out, prefix + "requests", c.requests.load());
     AppendStat(out, prefix + "replies", replies);
     AppendStat(out, prefix + "errors", c.errors.load());

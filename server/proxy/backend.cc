@@ -7,7 +7,6 @@
 #include <string>
 
 #include "server/protocol/reply_framer.h"
-#include "server/proxy/proxy_session.h"
 #include "server/proxy/proxy_worker.h"
 
 namespace warmcache::proxy {
@@ -30,15 +29,15 @@ Backend::Backend(ProxyWorker* owner, std::shared_ptr<PoolState> pool, int node,
 
 Backend::~Backend() { upstream_.Disconnect(); }
 
-void Backend::Forward(std::string_view request, Expect expect,
-                      const std::shared_ptr<ProxySession*>& session, uint64_t seq, int part) {
+void Backend::Forward(std::string_view request, Expect expect, const SinkHandle& sink,
+                      uint64_t seq, int part) {
   if (!upstream_.connected() && !upstream_.connecting()) {
     counters_.connections.fetch_add(1, std::memory_order_relaxed);
   }
   upstream_.Send(request);
   if (expect == Expect::kUntilNoop) upstream_.Send(kNoop);
   waiting_.push_back(
-      Waiter{session, seq, part, expect, pool_->clock()->MonotonicMicros()});
+      Waiter{sink, seq, part, expect, pool_->clock()->MonotonicMicros()});
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
   if (!dirty_) {
     dirty_ = true;
@@ -107,7 +106,7 @@ size_t Backend::OnUpstreamInput(std::string_view input) {
     }
     const Waiter done = std::move(waiting_.front());
     waiting_.pop_front();
-    if (ProxySession* session = *done.session) session->OnReply(done.seq, done.part, reply);
+    if (ReplySink* sink = *done.sink) sink->OnReply(done.seq, done.part, reply);
   }
   if (consumed > 0) pool_->RecordSuccess(node_);
   const int timeout_ms = pool_->config().timeout_ms;
@@ -147,7 +146,7 @@ void Backend::FailAll(std::string_view error_line) {
   failed.swap(waiting_);
   counters_.errors.fetch_add(failed.size(), std::memory_order_relaxed);
   for (const Waiter& w : failed) {
-    if (ProxySession* session = *w.session) session->OnPartFailed(w.seq, w.part, error_line);
+    if (ReplySink* sink = *w.sink) sink->OnPartFailed(w.seq, w.part, error_line);
   }
   owner_->FlushSessions();
 }

@@ -13,10 +13,10 @@
 
 #include "net/upstream.h"
 #include "server/proxy/pool_state.h"
+#include "server/proxy/reply_sink.h"
 
 namespace warmcache::proxy {
 
-class ProxySession;
 class ProxyWorker;
 
 // What the bytes sent make the backend send back.
@@ -36,9 +36,9 @@ class Backend final : public net::UpstreamHandler {
   Backend& operator=(const Backend&) = delete;
 
   // Sends `request` (and, for kUntilNoop, "mn") and notes that part `part` of request `seq`
-  // of `session` waits for the reply. Nothing is written until Flush().
-  void Forward(std::string_view request, Expect expect,
-               const std::shared_ptr<ProxySession*>& session, uint64_t seq, int part);
+  // of `sink` waits for the reply. Nothing is written until Flush().
+  void Forward(std::string_view request, Expect expect, const SinkHandle& sink, uint64_t seq,
+               int part);
   void Flush();
   size_t outstanding() const { return waiting_.size(); }
   int node() const { return node_; }
@@ -49,7 +49,7 @@ class Backend final : public net::UpstreamHandler {
 
  private:
   struct Waiter {
-    std::shared_ptr<ProxySession*> session;  // *session is null once the client has gone
+    SinkHandle sink;
     uint64_t seq;
     int part;
     Expect expect;

@@ -28,7 +28,7 @@ ProxySession::ProxySession(const ProxyContext* context, ProxyWorker* worker,
     : ctx_(context),
       worker_(worker),
       conn_(conn),
-      handle_(std::make_shared<ProxySession*>(this)) {}
+      handle_(std::make_shared<ReplySink*>(this)) {}
 
 ProxySession::~ProxySession() {
   *handle_ = nullptr;  // replies still on their way are dropped
@@ -90,7 +90,7 @@ net::InputResult ProxySession::OnInput(std::string_view input) {
     }
     Route(cmd_, input.substr(request_start, parsed.consumed));
   }
-  worker_->FlushBackends();
+  worker_->AfterInput();
   if (result.action == net::InputAction::kSuspend) resumer_ = conn_->MakeResumer();
   return result;
 }
@@ -198,12 +198,14 @@ void ProxySession::RouteToOwner(const protocol::Command& cmd, std::string_view r
   const bool meta = cmd.type >= CommandType::kMetaNoop;
   const bool reads = cmd.type == CommandType::kMetaGet || cmd.type == CommandType::kMetaDebug;
   int nodes[ProxyWorker::kMaxReplicas];
+  int cleanup[ProxyWorker::kMaxReplicas + 1];
   int n = 0;
+  int ncleanup = 0;
   if (reads) {
     const int node = worker_->ReadNode(cmd.key);
     if (node >= 0) nodes[n++] = node;
   } else {
-    n = worker_->WriteNodes(cmd.key, nodes);
+    n = worker_->WriteNodes(cmd.key, nodes, cleanup, &ncleanup);
   }
   // Text noreply: the client gets nothing. Meta quiet: the node's reply (errors, and hits of
   // mg) goes to the client; the node applies the quiet rules itself.
@@ -218,8 +220,16 @@ void ProxySession::RouteToOwner(const protocol::Command& cmd, std::string_view r
                         : meta                ? Expect::kMeta
                                               : Expect::kLine;
   const uint64_t seq = head_seq_ + queue_.size();
-  Push(Kind::kRelay, noreply, n);
+  Push(Kind::kRelay, noreply, n + ncleanup);
   for (int i = 0; i < n; ++i) worker_->backend(nodes[i]).Forward(raw, expect, handle_, seq, i);
+  if (ncleanup > 0) {
+    // A node rejoined while this write was routed around it: no copy may outlive the moment.
+    std::string deletes;
+    AppendQuietDelete(cmd.key, &deletes);
+    for (int i = 0; i < ncleanup; ++i) {
+      worker_->backend(cleanup[i]).Forward(deletes, Expect::kUntilNoop, handle_, seq, n + i);
+    }
+  }
 }
 
 void ProxySession::RouteGet(const protocol::Command& cmd, std::string_view raw) {
@@ -283,7 +293,7 @@ void ProxySession::RouteGet(const protocol::Command& cmd, std::string_view raw) 
 
 void ProxySession::RouteFlushAll(const protocol::Command& cmd, std::string_view raw) {
   std::vector<int> nodes;
-  if (worker_->LiveNodes(&nodes) == 0) {
+  if (worker_->FlushNodes(&nodes) == 0) {
     if (!cmd.noreply) Local(kNoServer);
     return;
   }

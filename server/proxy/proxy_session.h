@@ -19,6 +19,7 @@
 #include "server/protocol/command.h"
 #include "server/protocol/text_parser.h"
 #include "server/proxy/proxy_worker.h"
+#include "server/proxy/reply_sink.h"
 
 namespace warmcache::proxy {
 
@@ -33,17 +34,16 @@ struct ProxyContext {
   size_t max_in_flight = 4096;
 };
 
-class ProxySession final : public net::ConnectionHandler {
+class ProxySession final : public net::ConnectionHandler, public ReplySink {
  public:
   ProxySession(const ProxyContext* context, ProxyWorker* worker, net::Connection* conn);
   ~ProxySession() override;
 
   net::InputResult OnInput(std::string_view input) override;
 
-  // A backend's whole reply to part `part` of request `seq`.
-  void OnReply(uint64_t seq, int part, std::string_view reply);
-  // The part has no reply: its backend failed. `error_line` is the SERVER_ERROR line.
-  void OnPartFailed(uint64_t seq, int part, std::string_view error_line);
+  // ReplySink
+  void OnReply(uint64_t seq, int part, std::string_view reply) override;
+  void OnPartFailed(uint64_t seq, int part, std::string_view error_line) override;
   // Sends what the replies so far completed (ProxyWorker calls it once per event).
   void FlushOutput();
 
@@ -88,7 +88,7 @@ class ProxySession final : public net::ConnectionHandler {
   const ProxyContext* ctx_;
   ProxyWorker* worker_;
   net::Connection* conn_;
-  std::shared_ptr<ProxySession*> handle_;  // what backends hold: nulled when this goes
+  SinkHandle handle_;  // what backends hold: nulled when this goes
   std::deque<Request> queue_;
   uint64_t head_seq_ = 0;  // the sequence number of queue_.front()
   protocol::Command cmd_;

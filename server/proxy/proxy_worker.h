@@ -14,6 +14,7 @@
 #include "net/worker.h"
 #include "server/proxy/backend.h"
 #include "server/proxy/pool_state.h"
+#include "server/proxy/rejoin_task.h"
 #include "server/ring/ring.h"
 
 namespace warmcache::proxy {
@@ -37,14 +38,23 @@ class ProxyWorker {
 
   // Where a key's reads go: one node, or -1 when no node is live.
   int ReadNode(std::string_view key);
-  // Where a key's writes go (its replicas that are live); returns how many, 0 if none.
-  int WriteNodes(std::string_view key, int* nodes);
-  // The nodes a broadcast (flush_all) reaches: every live one.
-  int LiveNodes(std::vector<int>* nodes);
+  // Where a key's writes go (its replicas that are live); returns how many, 0 if none. A
+  // write that goes elsewhere because its node is ejected is noted for that node's rejoin
+  // (PoolState::NoteMovedWrite). In the moment a node rejoins, this worker's ring may still
+  // send a write elsewhere: then `cleanup` gets the nodes to delete the key from after the
+  // write (`*ncleanup` of them, at most kMaxReplicas + 1), so no copy can turn stale.
+  int WriteNodes(std::string_view key, int* nodes, int* cleanup, int* ncleanup);
+  // The nodes a broadcast (flush_all) reaches: every live one. The ejected ones are noted to
+  // be flushed before they rejoin.
+  int FlushNodes(std::vector<int>* nodes);
   Backend& backend(int node) { return *backends_[node]; }
 
   void NoteBackendDirty(Backend* backend) { dirty_backends_.push_back(backend); }
+  // Writes what the backends staged. Safe inside a backend's callback.
   void FlushBackends();
+  // After a client's input was handled: FlushBackends, and frees what is no longer needed
+  // (an old pool's idle backends, finished rejoins). Never inside a backend's callback.
+  void AfterInput();
   void NoteSessionDirty(ProxySession* session) { dirty_sessions_.push_back(session); }
   void FlushSessions();
   // A session is going away: it must not be flushed later.
@@ -55,12 +65,14 @@ class ProxyWorker {
  private:
   // Rebuilds the live ring when a node was ejected or its retry time has come.
   void RefreshLiveRing();
-  void RetireIdleBackends();
+  // Starts the rejoin of every ejected node whose retry time has come (if this worker wins it).
+  void StartRejoins(int64_t now_us);
 
   net::Worker* worker_;
   std::shared_ptr<PoolState> pool_;
   std::vector<std::unique_ptr<Backend>> backends_;
   std::vector<std::unique_ptr<Backend>> retiring_;  // an old pool's, still waited on
+  std::vector<std::unique_ptr<RejoinTask>> rejoins_;
   ring::Ring live_ring_;
   std::vector<bool> live_;
   uint64_t ring_epoch_ = UINT64_MAX;

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -97,6 +98,27 @@ class FakeBackend {
   std::vector<int> clients_;  // Serve's thread only
   std::thread thread_;
 };
+
+// SIGSTOP takes effect asynchronously: polls /proc until every thread of `pid` is stopped.
+bool StopProcess(pid_t pid) {
+  if (kill(pid, SIGSTOP) != 0) return false;
+  const auto until = SteadyClock::now() + kDeadline;
+  while (SteadyClock::now() < until) {
+    bool all_stopped = true;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+      std::ifstream stat(task.path() / "stat");
+      std::string line;
+      std::getline(stat, line);
+      const size_t paren = line.rfind(')');
+      if (paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'T') {
+        all_stopped = false;
+      }
+    }
+    if (all_stopped) return true;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return false;
+}
 
 class ProxyTest : public ::testing::Test {
  protected:
@@ -363,6 +385,83 @@ TEST_F(ProxyTest, DeadNodeIsEjectedItsKeysMoveAndItComesBack) {
     if (!back) std::this_thread::sleep_for(kPollEvery);
   }
   EXPECT_TRUE(back) << "node 0 never got its keys back";
+}
+
+// twemproxy's auto_eject_hosts serves stale values here: a node that was out while its keys
+// were written elsewhere still holds the old values when it comes back. The proxy deletes
+// those keys (and flushes it, for a flush_all it missed) before letting it back in.
+TEST_F(ProxyTest, NodeBackFromEjectionNeverServesOldValues) {
+  StartNodes(3);
+  const std::string pool = WritePool(
+      "  auto_eject_hosts: true\n  server_failure_limit: 1\n  server_retry_timeout: 500\n"
+      "  timeout: 300\n");
+  StartProxy(pool, 2);
+  const ring::Ring full = RingOf(pool);
+  std::vector<std::string> keys;
+  for (int i = 0; keys.size() < 30; ++i) {
+    const std::string key = "sk" + std::to_string(i);
+    if (full.Owner(key) == 0) keys.push_back(key);
+  }
+  for (const std::string& key : keys) {
+    EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 3\r\nold\r\n"), "STORED\r\n");
+  }
+  auto node0 = ConnectTo(ports_[0]);
+  EXPECT_EQ(GetOrFail(*node0, "get " + keys[0] + "\r\n"),
+            "VALUE " + keys[0] + " 0 3\r\nold\r\nEND\r\n");
+  // Node 0 hangs (its data intact): the proxy times out and ejects it.
+  ASSERT_TRUE(StopProcess(nodes_[0]->pid()));
+  std::string reply = CallOrFail(*client_, "get " + keys[0] + "\r\n");
+  EXPECT_EQ(reply, "SERVER_ERROR Connection timed out\r\n");
+  // While it is out: half the keys are rewritten, one deleted, then everything flushed but
+  // one key written after the flush.
+  for (size_t i = 0; i < keys.size(); i += 2) {
+    EXPECT_EQ(CallOrFail(*client_, "set " + keys[i] + " 0 0 3\r\nnew\r\n"), "STORED\r\n");
+  }
+  EXPECT_EQ(CallOrFail(*client_, "delete " + keys[1] + "\r\n"), "NOT_FOUND\r\n");
+  ASSERT_EQ(kill(nodes_[0]->pid(), SIGCONT), 0);
+  // Back after its retry time: poll until node 0 serves its keys again (a write lands there).
+  const auto until = SteadyClock::now() + kDeadline;
+  bool back = false;
+  while (!back && SteadyClock::now() < until) {
+    EXPECT_EQ(CallOrFail(*client_, "set probe" + keys[3] + " 0 0 1\r\np\r\n"), "STORED\r\n");
+    EXPECT_EQ(CallOrFail(*client_, "set " + keys[3] + " 0 0 3\r\nnow\r\n"), "STORED\r\n");
+    back = GetOrFail(*node0, "get " + keys[3] + "\r\n") ==
+           "VALUE " + keys[3] + " 0 3\r\nnow\r\nEND\r\n";
+    if (!back) std::this_thread::sleep_for(kPollEvery);
+  }
+  ASSERT_TRUE(back) << "node 0 never rejoined";
+  // No key may read "old" where a newer write (or delete) was acknowledged.
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string got = GetOrFail(*client_, "get " + keys[i] + "\r\n");
+    if (i == 3) {
+      EXPECT_EQ(got, "VALUE " + keys[i] + " 0 3\r\nnow\r\nEND\r\n");
+    } else if (i % 2 == 0 || i == 1) {
+      EXPECT_EQ(got.find("old"), std::string::npos) << keys[i] << ": " << got;
+    }
+  }
+  // The stand-in nodes dropped their copies too: another ejection cannot bring them back.
+  for (size_t n = 1; n < 3; ++n) {
+    auto other = ConnectTo(ports_[n]);
+    for (size_t i = 0; i < keys.size(); i += 2) {
+      if (i == 3) continue;
+      EXPECT_EQ(GetOrFail(*other, "get " + keys[i] + "\r\n"), "END\r\n") << keys[i];
+    }
+  }
+  // A flush_all it misses while out is applied before it is let back in.
+  ASSERT_TRUE(StopProcess(nodes_[0]->pid()));
+  reply = CallOrFail(*client_, "get " + keys[3] + "\r\n");
+  EXPECT_EQ(reply, "SERVER_ERROR Connection timed out\r\n");
+  EXPECT_EQ(CallOrFail(*client_, "flush_all\r\n"), "OK\r\n");
+  ASSERT_EQ(kill(nodes_[0]->pid(), SIGCONT), 0);
+  const auto until2 = SteadyClock::now() + kDeadline;
+  back = false;
+  while (!back && SteadyClock::now() < until2) {
+    EXPECT_EQ(CallOrFail(*client_, "set " + keys[5] + " 0 0 1\r\nz\r\n"), "STORED\r\n");
+    back = GetOrFail(*node0, "get " + keys[5] + "\r\n") == "VALUE " + keys[5] + " 0 1\r\nz\r\nEND\r\n";
+    if (!back) std::this_thread::sleep_for(kPollEvery);
+  }
+  ASSERT_TRUE(back) << "node 0 never rejoined after the flush";
+  EXPECT_EQ(GetOrFail(*client_, "get " + keys[3] + "\r\n"), "END\r\n");
 }
 
 TEST_F(ProxyTest, SilentBackendGivesServerErrorNotAHang) {

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Lets an ejected node back into the ring without it serving values older than the writes
+// made while it was out: deletes the keys written elsewhere meanwhile from it (or flushes it,
+// when there were too many or it missed a flush_all) and from the nodes that stood in for it,
+// then marks it live. Rounds repeat while writes are still being noted; a failure ejects the
+// node again and keeps the work for next time. See PoolState's rejoin notes.
+//
+// Thread safety: confined to the loop thread of the worker that claimed the rejoin.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "server/proxy/pool_state.h"
+#include "server/proxy/reply_sink.h"
+
+namespace warmcache::proxy {
+
+class ProxyWorker;
+
+// Appends "md <key> q\r\n" (base64 with the b flag when the key is not printable text).
+void AppendQuietDelete(std::string_view key, std::string* out);
+
+class RejoinTask final : public ReplySink {
+ public:
+  RejoinTask(ProxyWorker* worker, std::shared_ptr<PoolState> pool, int node, RejoinWork work);
+  ~RejoinTask() override;
+  RejoinTask(const RejoinTask&) = delete;
+  RejoinTask& operator=(const RejoinTask&) = delete;
+
+  // Sends the first round.
+  void Start();
+  bool done() const { return done_; }
+  int node() const { return node_; }
+
+  // ReplySink
+  void OnReply(uint64_t seq, int part, std::string_view reply) override;
+  void OnPartFailed(uint64_t seq, int part, std::string_view error_line) override;
+
+ private:
+  void SendRound();
+  void PartDone(uint64_t seq, bool home_failed);
+
+  ProxyWorker* worker_;  // not owned; owns this
+  std::shared_ptr<PoolState> pool_;
+  const int node_;
+  RejoinWork work_;
+  SinkHandle handle_;
+  uint64_t round_ = 0;
+  int waiting_ = 0;
+  bool home_failed_ = false;
+  bool done_ = false;
+};
+
+}  // namespace warmcache::proxy
