@@ -15,12 +15,13 @@ check() {  # folder, forbidden include prefixes...
   done
 }
 check server/common net/ storage/ server/protocol server/engine server/session server/app
-check net storage/ server/protocol server/engine server/session server/app
+check net storage/ server/protocol server/engine server/session server/app server/ring server/proxy
 check server/protocol net/ storage/ server/engine server/session server/app
 check server/engine net/ server/protocol server/session server/app
 check storage net/ server/protocol server/engine server/session server/app
 check server/session server/app
 check server/ring net/ storage/ server/engine server/session server/app server/protocol
+check server/proxy storage/ server/engine server/session server/app
 # Third-party headers stay in their adapter folders.
 if grep -rln --include='*.h' --include='*.cc' '#include <uv.h>' server storage | grep -v '^server/app/'; then
   echo "layering: <uv.h> belongs to net/ (and the app that wires it)" >&2
