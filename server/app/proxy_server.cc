@@ -83,6 +83,8 @@ Status ProxyServer::Start() {
     auto factory = [this, i](net::Connection& conn) -> std::unique_ptr<net::ConnectionHandler> {
       return std::make_unique<proxy::ProxySession>(&context_, proxy_workers_[i].get(), &conn);
     };
+    // One write per node per batch of events, whatever number of clients sent requests.
+    context.after_events = [this, i] { proxy_workers_[i]->FlushBackends(); };
     workers_.push_back(
         std::make_unique<net::Worker>(i, WorkerOptionsFrom(settings_), context, factory));
     proxy_workers_.push_back(std::make_unique<proxy::ProxyWorker>(workers_.back().get(), pool_));

@@ -122,7 +122,6 @@ void ProxyWorker::FlushBackends() {
 }
 
 void ProxyWorker::AfterInput() {
-  FlushBackends();
   if (!retiring_.empty()) {
     std::erase_if(retiring_,
                   [](const std::unique_ptr<Backend>& b) { return b->outstanding() == 0; });

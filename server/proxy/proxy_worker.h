@@ -50,10 +50,12 @@ class ProxyWorker {
   Backend& backend(int node) { return *backends_[node]; }
 
   void NoteBackendDirty(Backend* backend) { dirty_backends_.push_back(backend); }
-  // Writes what the backends staged. Safe inside a backend's callback.
+  // Writes what the backends staged. Safe inside a backend's callback. The worker calls it
+  // once after each batch of socket events (WorkerContext::after_events), so the requests of
+  // many clients read in one batch go to a node in one write.
   void FlushBackends();
-  // After a client's input was handled: FlushBackends, and frees what is no longer needed
-  // (an old pool's idle backends, finished rejoins). Never inside a backend's callback.
+  // After a client's input was handled: frees what is no longer needed (an old pool's idle
+  // backends, finished rejoins). Never inside a backend's callback.
   void AfterInput();
   void NoteSessionDirty(ProxySession* session) { dirty_sessions_.push_back(session); }
   void FlushSessions();
