@@ -65,7 +65,8 @@ std::vector<net::ListenSpec> ListenSpecsFrom(const Settings& s) {
     size_t start = 0;
     while (start <= arg.size()) {
       const size_t comma = std::min(arg.find(',', start), arg.size());
-      if (comma > start) specs.push_back(ParseListenAddress(arg.substr(start, comma - start), s.port));
+      if (comma > start)
+        specs.push_back(ParseListenAddress(arg.substr(start, comma - start), s.port));
       start = comma + 1;
     }
   }
@@ -90,7 +91,8 @@ bool AdmitConnection(int fd, const Settings& s, ConnectionCounts* counts) {
   if (counts->open.load(std::memory_order_relaxed) >= s.max_connections) {
     counts->rejected.fetch_add(1, std::memory_order_relaxed);
     const std::string_view refusal = protocol::reply::kTooManyConnections;
-    if (s.maxconns_fast) (void)!send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (s.maxconns_fast)
+      (void)!send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     close(fd);
     return false;
   }

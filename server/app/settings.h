@@ -57,9 +57,9 @@ struct Settings {
   int snapshot_file_interval = 3600;  // --snapshot-file-interval: seconds (0: on request)
   std::string restore_from;           // --restore-from: a snapshot file for an empty data dir
   // Proxy mode (warmcache's own): route to a pool of nodes instead of caching
-  bool proxy = false;     // --proxy
-  std::string pool_file;  // --pool: a twemproxy (nutcracker) YAML pool file
-  std::string pool_name;  // --pool-name: which pool of the file (needed if it holds several)
+  bool proxy = false;         // --proxy
+  std::string pool_file;      // --pool: a twemproxy (nutcracker) YAML pool file
+  std::string pool_name;      // --pool-name: which pool of the file (needed if it holds several)
   bool listen_given = false;  // -p, -l or -s was on the command line (else the pool's listen)
   // Process
   int verbose = 0;           // -v, -vv, -vvv

@@ -18,8 +18,7 @@ constexpr std::string_view kNoopReply = "MN\r\n";
 
 }  // namespace
 
-Backend::Backend(ProxyWorker* owner, std::shared_ptr<PoolState> pool, int node,
-                 net::Worker* worker)
+Backend::Backend(ProxyWorker* owner, std::shared_ptr<PoolState> pool, int node, net::Worker* worker)
     : owner_(owner),
       pool_(std::move(pool)),
       node_(node),
@@ -29,15 +28,14 @@ Backend::Backend(ProxyWorker* owner, std::shared_ptr<PoolState> pool, int node,
 
 Backend::~Backend() { upstream_.Disconnect(); }
 
-void Backend::Forward(std::string_view request, Expect expect, const SinkHandle& sink,
-                      uint64_t seq, int part) {
+void Backend::Forward(std::string_view request, Expect expect, const SinkHandle& sink, uint64_t seq,
+                      int part) {
   if (!upstream_.connected() && !upstream_.connecting()) {
     counters_.connections.fetch_add(1, std::memory_order_relaxed);
   }
   upstream_.Send(request);
   if (expect == Expect::kUntilNoop) upstream_.Send(kNoop);
-  waiting_.push_back(
-      Waiter{sink, seq, part, expect, pool_->clock()->MonotonicMicros()});
+  waiting_.push_back(Waiter{sink, seq, part, expect, pool_->clock()->MonotonicMicros()});
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
   if (!dirty_) {
     dirty_ = true;

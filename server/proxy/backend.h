@@ -65,7 +65,7 @@ class Backend final : public net::UpstreamHandler {
   const int node_;
   BackendCounters& counters_;
   std::deque<Waiter> waiting_;
-  bool dirty_ = false;          // bytes staged since the last Flush
+  bool dirty_ = false;  // bytes staged since the last Flush
   bool timer_armed_ = false;
   net::Upstream upstream_;
 };

@@ -22,11 +22,11 @@ void PoolState::RecordFailure(int node) {
   // Like twemproxy: the count starts again, so after the retry timeout the node gets
   // server_failure_limit more chances before it is ejected again.
   h.failures.store(0, std::memory_order_relaxed);
-  const int64_t until =
-      clock_->MonotonicMicros() + int64_t{config_.server_retry_timeout_ms} * 1000;
+  const int64_t until = clock_->MonotonicMicros() + int64_t{config_.server_retry_timeout_ms} * 1000;
   {
     std::lock_guard lock(h.mu);
-    if (h.state.load(std::memory_order_relaxed) == NodeState::kRejoining) return;  // its rejoin aborts
+    if (h.state.load(std::memory_order_relaxed) == NodeState::kRejoining)
+      return;  // its rejoin aborts
     h.ejected_until_us.store(until, std::memory_order_relaxed);
     h.state.store(NodeState::kEjected, std::memory_order_relaxed);
   }

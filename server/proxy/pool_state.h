@@ -22,13 +22,13 @@
 namespace warmcache::proxy {
 
 struct BackendCounters {
-  std::atomic<uint64_t> requests{0};    // requests sent
-  std::atomic<uint64_t> replies{0};     // replies received
-  std::atomic<uint64_t> errors{0};      // requests answered by the proxy with SERVER_ERROR
-  std::atomic<uint64_t> timeouts{0};    // of which the backend was silent for `timeout`
-  std::atomic<uint64_t> ejections{0};   // times auto_eject_hosts took the node out
+  std::atomic<uint64_t> requests{0};     // requests sent
+  std::atomic<uint64_t> replies{0};      // replies received
+  std::atomic<uint64_t> errors{0};       // requests answered by the proxy with SERVER_ERROR
+  std::atomic<uint64_t> timeouts{0};     // of which the backend was silent for `timeout`
+  std::atomic<uint64_t> ejections{0};    // times auto_eject_hosts took the node out
   std::atomic<uint64_t> connections{0};  // connections opened (one per worker, again after faults)
-  std::atomic<uint64_t> latency_us{0};  // sum over replies, for the mean
+  std::atomic<uint64_t> latency_us{0};   // sum over replies, for the mean
   std::atomic<uint64_t> latency_max_us{0};
 };
 
@@ -107,8 +107,8 @@ class PoolState {
     std::atomic<int> failures{0};
     std::atomic<int64_t> ejected_until_us{0};
     std::atomic<NodeState> state{NodeState::kLive};
-    std::mutex mu;      // guards moved and the state's changes
-    RejoinWork moved;   // guarded by mu
+    std::mutex mu;     // guards moved and the state's changes
+    RejoinWork moved;  // guarded by mu
   };
   void SetLive(int node);
   const ring::PoolConfig config_;

@@ -23,12 +23,8 @@ constexpr std::string_view kNoServer = "SERVER_ERROR no server in the pool is av
 
 }  // namespace
 
-ProxySession::ProxySession(const ProxyContext* context, ProxyWorker* worker,
-                           net::Connection* conn)
-    : ctx_(context),
-      worker_(worker),
-      conn_(conn),
-      handle_(std::make_shared<ReplySink*>(this)) {}
+ProxySession::ProxySession(const ProxyContext* context, ProxyWorker* worker, net::Connection* conn)
+    : ctx_(context), worker_(worker), conn_(conn), handle_(std::make_shared<ReplySink*>(this)) {}
 
 ProxySession::~ProxySession() {
   *handle_ = nullptr;  // replies still on their way are dropped
@@ -42,7 +38,7 @@ net::InputResult ProxySession::OnInput(std::string_view input) {
   if (first_input_ && !input.empty()) {
     first_input_ = false;
     if (static_cast<uint8_t>(input[0]) == kBinaryRequestMagic) {
-    // The proxy speaks the text and meta protocols only (as twemproxy does).
+      // The proxy speaks the text and meta protocols only (as twemproxy does).
       spdlog::debug("proxy: closing a binary-protocol client");
       return {input.size(), net::InputAction::kClose};
     }
@@ -370,7 +366,8 @@ std::string ProxySession::MergeValues(Request& r) const {
     const size_t part = r.key_part[i];
     const std::string_view rest = std::string_view(r.parts[part]).substr(cursor[part]);
     const protocol::ValuePiece piece = protocol::NextValuePiece(rest);
-    if (piece.kind == protocol::ValuePiece::kError) return std::string(rest.substr(0, piece.length));
+    if (piece.kind == protocol::ValuePiece::kError)
+      return std::string(rest.substr(0, piece.length));
     if (piece.kind != protocol::ValuePiece::kValue || piece.key != r.keys[i]) continue;
     out.append(rest.substr(0, piece.length));
     cursor[part] += piece.length;

@@ -7,8 +7,7 @@
 
 namespace warmcache::proxy {
 
-ProxyWorker::ProxyWorker(net::Worker* worker, std::shared_ptr<PoolState> pool)
-    : worker_(worker) {
+ProxyWorker::ProxyWorker(net::Worker* worker, std::shared_ptr<PoolState> pool) : worker_(worker) {
   SetPool(std::move(pool));
 }
 
@@ -60,7 +59,8 @@ int ProxyWorker::ReadNode(std::string_view key) {
   const ring::PoolConfig& config = pool_->config();
   if (config.replicas > 1) {
     int all[kMaxReplicas];
-    const int found = pool_->full_ring().Replicas(key, std::min(config.replicas, kMaxReplicas), all);
+    const int found =
+        pool_->full_ring().Replicas(key, std::min(config.replicas, kMaxReplicas), all);
     for (int i = 0; i < found; ++i) {
       if (live_[static_cast<size_t>(all[i])]) return all[i];
     }

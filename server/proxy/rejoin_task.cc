@@ -70,7 +70,8 @@ void RejoinTask::OnReply(uint64_t seq, int part, std::string_view reply) {
 void RejoinTask::OnPartFailed(uint64_t seq, int part, std::string_view error_line) {
   if (part == 0) {
     spdlog::warn("pool {}: {} failed while rejoining: {}", pool_->config().name,
-                 pool_->config().servers[node_].Address(), error_line.substr(0, error_line.size() - 2));
+                 pool_->config().servers[node_].Address(),
+                 error_line.substr(0, error_line.size() - 2));
   }
   PartDone(seq, part == 0);
 }

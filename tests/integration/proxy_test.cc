@@ -41,8 +41,8 @@ constexpr milliseconds kPollEvery = milliseconds(20);
 constexpr milliseconds kDeadline = seconds(20);
 
 std::vector<std::string> NodeArgs(int port = -1) {
-  return {"--persistence=off", "-t", "1", "-m", "16", "-p", std::to_string(port), "-U", "0",
-          "-l", "127.0.0.1"};
+  return {"--persistence=off",  "-t", "1", "-m", "16",       "-p",
+          std::to_string(port), "-U", "0", "-l", "127.0.0.1"};
 }
 
 // A TCP listener on 127.0.0.1 that accepts connections and reads requests, and then either
@@ -105,7 +105,8 @@ bool StopProcess(pid_t pid) {
   const auto until = SteadyClock::now() + kDeadline;
   while (SteadyClock::now() < until) {
     bool all_stopped = true;
-    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
       std::ifstream stat(task.path() / "stat");
       std::string line;
       std::getline(stat, line);
@@ -151,9 +152,9 @@ class ProxyTest : public ::testing::Test {
   }
 
   void StartProxy(const std::string& pool_file, int threads = 2) {
-    auto proxy = ServerProcess::Start(
-        WC_WARMCACHED_PATH,
-        {"--proxy", "--pool", pool_file, "-p", "-1", "-l", "127.0.0.1", "-t", std::to_string(threads)});
+    auto proxy =
+        ServerProcess::Start(WC_WARMCACHED_PATH, {"--proxy", "--pool", pool_file, "-p", "-1", "-l",
+                                                  "127.0.0.1", "-t", std::to_string(threads)});
     ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
     proxy_ = std::move(proxy).value();
     auto client = TestClient::Connect(proxy_->port());
@@ -224,9 +225,9 @@ TEST_F(ProxyTest, MultiGetFansOutAndKeepsTheClientsOrder) {
   for (int i = 0; i < 40; ++i) {
     const std::string key = "mk" + std::to_string(i);
     if (i % 3 != 0) {
-      EXPECT_EQ(CallOrFail(*client_, "set " + key + " 7 0 2\r\n" + std::to_string(i % 90 + 10) +
-                                         "\r\n"),
-                "STORED\r\n");
+      EXPECT_EQ(
+          CallOrFail(*client_, "set " + key + " 7 0 2\r\n" + std::to_string(i % 90 + 10) + "\r\n"),
+          "STORED\r\n");
       expected += "VALUE " + key + " 7 2\r\n" + std::to_string(i % 90 + 10) + "\r\n";
     }
     keys += " " + key;
@@ -249,9 +250,9 @@ TEST_F(ProxyTest, PipelinedNoreplyQuietAndLocalRepliesStayInOrder) {
   for (int i = 0; i < 30; ++i) {
     batch += "set nr" + std::to_string(i) + " 0 0 1 noreply\r\n" + std::to_string(i % 10) + "\r\n";
   }
-  batch += "ms q1 2 q\r\nhi\r\n";   // quiet success: nothing
-  batch += "mg missing v q\r\n";    // quiet miss: nothing
-  batch += "mg q1 v q\r\n";         // quiet hit: the value
+  batch += "ms q1 2 q\r\nhi\r\n";  // quiet success: nothing
+  batch += "mg missing v q\r\n";   // quiet miss: nothing
+  batch += "mg q1 v q\r\n";        // quiet hit: the value
   batch += "mn\r\n";
   batch += "version\r\n";
   batch += "get nr0 nr1 nr2 nr3 nr4 nr5\r\n";
@@ -260,7 +261,8 @@ TEST_F(ProxyTest, PipelinedNoreplyQuietAndLocalRepliesStayInOrder) {
   batch += "incr nr7 5\r\n";
   ASSERT_TRUE(client_->Send(batch).ok());
   std::string want = "VA 2\r\nhi\r\nMN\r\nVERSION 1.6.18\r\n";
-  for (int i = 0; i < 6; ++i) want += "VALUE nr" + std::to_string(i) + " 0 1\r\n" + std::to_string(i) + "\r\n";
+  for (int i = 0; i < 6; ++i)
+    want += "VALUE nr" + std::to_string(i) + " 0 1\r\n" + std::to_string(i) + "\r\n";
   want += "END\r\nEND\r\n12\r\n";
   auto got = client_->ReadBytes(want.size());
   ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -313,8 +315,8 @@ TEST_F(ProxyTest, ThirdPartyClientsPassThroughTheProxy) {
   StartProxy(WritePool("  timeout: 5000\n"));
   const std::string port = std::to_string(proxy_->port());
   // libmemcached's own conformance checks (text protocol: the proxy speaks no binary).
-  auto capable = RunCommand({"/usr/bin/memccapable", "-a", "-t", "5", "-h", "127.0.0.1", "-p", port},
-                            seconds(60));
+  auto capable = RunCommand(
+      {"/usr/bin/memccapable", "-a", "-t", "5", "-h", "127.0.0.1", "-p", port}, seconds(60));
   ASSERT_TRUE(capable.ok()) << capable.status().ToString()
                             << " (tools/install-deps.sh installs libmemcached-tools)";
   EXPECT_EQ(capable->exit_status, 0) << capable->output;
@@ -322,7 +324,9 @@ TEST_F(ProxyTest, ThirdPartyClientsPassThroughTheProxy) {
   // pymemcache (Debian's python3-pymemcache, seen by /usr/bin/python3 only).
   const std::string script =
       "from pymemcache.client.base import Client\n"
-      "c = Client(('127.0.0.1', " + port + "))\n"
+      "c = Client(('127.0.0.1', " +
+      port +
+      "))\n"
       "c.set_many({'p%d' % i: str(i) for i in range(200)})\n"
       "got = c.get_many(['p%d' % i for i in range(200)])\n"
       "assert len(got) == 200 and got['p7'] == b'7', got\n"
@@ -367,9 +371,8 @@ TEST_F(ProxyTest, DeadNodeIsEjectedItsKeysMoveAndItComesBack) {
     auto direct = ConnectTo(ports_[static_cast<size_t>(owner)]);
     EXPECT_EQ(GetOrFail(*direct, "get " + key + "\r\n"), "VALUE " + key + " 0 1\r\nb\r\nEND\r\n");
   }
-  EXPECT_NE(CallOrFail(*client_, "stats\r\n", "END\r\n").find("backend:127.0.0.1:" +
-                                                              std::to_string(dead_port) +
-                                                              ":ejections 1\r\n"),
+  EXPECT_NE(CallOrFail(*client_, "stats\r\n", "END\r\n")
+                .find("backend:127.0.0.1:" + std::to_string(dead_port) + ":ejections 1\r\n"),
             std::string::npos);
   // The node comes back on its port; after the retry timeout its keys return to it.
   auto again = ServerProcess::Start(WC_WARMCACHED_PATH, NodeArgs(dead_port));
@@ -380,8 +383,8 @@ TEST_F(ProxyTest, DeadNodeIsEjectedItsKeysMoveAndItComesBack) {
   bool back = false;
   while (!back && SteadyClock::now() < until) {
     const std::string reply = CallOrFail(*client_, "set " + keys[1] + " 0 0 1\r\nc\r\n");
-    back = reply == "STORED\r\n" &&
-           GetOrFail(*direct, "get " + keys[1] + "\r\n") == "VALUE " + keys[1] + " 0 1\r\nc\r\nEND\r\n";
+    back = reply == "STORED\r\n" && GetOrFail(*direct, "get " + keys[1] + "\r\n") ==
+                                        "VALUE " + keys[1] + " 0 1\r\nc\r\nEND\r\n";
     if (!back) std::this_thread::sleep_for(kPollEvery);
   }
   EXPECT_TRUE(back) << "node 0 never got its keys back";
@@ -457,7 +460,8 @@ TEST_F(ProxyTest, NodeBackFromEjectionNeverServesOldValues) {
   back = false;
   while (!back && SteadyClock::now() < until2) {
     EXPECT_EQ(CallOrFail(*client_, "set " + keys[5] + " 0 0 1\r\nz\r\n"), "STORED\r\n");
-    back = GetOrFail(*node0, "get " + keys[5] + "\r\n") == "VALUE " + keys[5] + " 0 1\r\nz\r\nEND\r\n";
+    back =
+        GetOrFail(*node0, "get " + keys[5] + "\r\n") == "VALUE " + keys[5] + " 0 1\r\nz\r\nEND\r\n";
     if (!back) std::this_thread::sleep_for(kPollEvery);
   }
   ASSERT_TRUE(back) << "node 0 never rejoined after the flush";
@@ -550,9 +554,10 @@ TEST_F(ProxyTest, ReplicasWriteTwoNodesAndReadFromTheHealthyOne) {
 
 TEST_F(ProxyTest, BadPoolFileIsOneLineAndExit) {
   const std::string path = dir_->File("bad.yml");
-  std::ofstream(path) << "alpha:\n  listen: 127.0.0.1:22121\n  redis: true\n  servers:\n   - 127.0.0.1:1:1\n";
-  auto proxy = ServerProcess::Start(WC_WARMCACHED_PATH, {"--proxy", "--pool", path, "-p", "-1"},
-                                    {}, seconds(5));
+  std::ofstream(path)
+      << "alpha:\n  listen: 127.0.0.1:22121\n  redis: true\n  servers:\n   - 127.0.0.1:1:1\n";
+  auto proxy = ServerProcess::Start(WC_WARMCACHED_PATH, {"--proxy", "--pool", path, "-p", "-1"}, {},
+                                    seconds(5));
   ASSERT_FALSE(proxy.ok());
   EXPECT_NE(proxy.status().message().find("redis"), std::string::npos) << proxy.status().message();
 }
