@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -150,7 +151,8 @@ Status ApplyWarmOption(int opt, const char* value, Settings* s) {
       return Status::Ok();
     case kPool:
       if (*value == '\0') return Usage("--pool needs a pool file");
-      s->pool_file = value;
+      // Absolute, so a reload (SIGHUP) after -d changed the directory reads the same file.
+      s->pool_file = std::filesystem::absolute(value).lexically_normal().string();
       return Status::Ok();
     case kPoolName:
       s->pool_name = value;

@@ -93,6 +93,21 @@ TEST(OptionsTest, BadOptionsAreOneClearLine) {
   EXPECT_NE(std::string::npos, ErrorOf({"stray"}).find("unexpected argument"));
 }
 
+TEST(OptionsTest, ProxyModeNeedsAPoolFile) {
+  EXPECT_EQ(ErrorOf({"--proxy"}), "--proxy needs --pool FILE (a nutcracker.yml pool file)");
+  EXPECT_EQ(ErrorOf({"--pool", "x.yml"}), "--pool is for proxy mode: add --proxy");
+  auto r = Parse({"--proxy", "--pool", "conf/../pool.yml", "--pool-name", "alpha"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->settings.proxy);
+  // Made absolute, so a reload after -d (which changes directory) reads the same file.
+  EXPECT_EQ(r->settings.pool_file.front(), '/');
+  EXPECT_EQ(r->settings.pool_file.substr(r->settings.pool_file.size() - 9), "/pool.yml");
+  EXPECT_EQ(r->settings.pool_name, "alpha");
+  EXPECT_FALSE(r->settings.listen_given);  // the pool's `listen` applies
+  EXPECT_TRUE(Parse({"--proxy", "--pool", "p.yml", "-p", "1"})->settings.listen_given);
+  EXPECT_TRUE(Parse({"--proxy", "--pool", "p.yml", "-l", "127.0.0.1"})->settings.listen_given);
+}
+
 TEST(OptionsTest, HelpAndVersion) {
   EXPECT_EQ(ParseAction::kPrintHelp, Parse({"-h"})->action);
   EXPECT_EQ(ParseAction::kPrintVersion, Parse({"-V"})->action);
