@@ -163,7 +163,7 @@ void Connection::Flush() {
   if (closing_ || write_in_flight_) return;
   if (handler_->HoldsOutput()) return;  // ReleaseOutput comes back
   if (out_.staged_bytes() == 0) {
-    if (close_after_write_ && !suspended_) Close();
+    if (close_after_write_ && !suspended_ && !handler_->AwaitsReplies()) Close();
     return;
   }
   const std::vector<uv_buf_t>& bufs = out_.BeginWrite();
@@ -178,7 +178,7 @@ void Connection::Flush() {
   const size_t done = wrote > 0 ? static_cast<size_t>(wrote) : 0;
   if (done == out_.inflight_bytes()) {
     stats().bytes_written.Add(out_.EndWrite());
-    if (close_after_write_ && !suspended_) Close();
+    if (close_after_write_ && !suspended_ && !handler_->AwaitsReplies()) Close();
     return;
   }
   const std::vector<uv_buf_t>& rest = out_.SkipWritten(done);

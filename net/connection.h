@@ -41,6 +41,10 @@ class ConnectionHandler {
   // yet durable). The handler then arranges for the connection's releaser (MakeReleaser) to
   // run once they may go.
   virtual bool HoldsOutput() { return false; }
+  // True while replies to requests already read are still to come from elsewhere (a proxy's
+  // backends): a connection closing after its replies (shutdown) waits for them, and the
+  // handler calls ReleaseOutput once they are in.
+  virtual bool AwaitsReplies() { return false; }
 };
 
 struct ConnectionLimits {

@@ -84,7 +84,7 @@ Status ProxyServer::Start() {
       return std::make_unique<proxy::ProxySession>(&context_, proxy_workers_[i].get(), &conn);
     };
     // One write per node per batch of events, whatever number of clients sent requests.
-    context.after_events = [this, i] { proxy_workers_[i]->FlushBackends(); };
+    context.after_events = [this, i] { proxy_workers_[i]->AfterEvents(); };
     workers_.push_back(
         std::make_unique<net::Worker>(i, WorkerOptionsFrom(settings_), context, factory));
     proxy_workers_.push_back(std::make_unique<proxy::ProxyWorker>(workers_.back().get(), pool_));
@@ -141,6 +141,8 @@ void ProxyServer::Reload() {
       spdlog::warn("SIGHUP: `listen` changed; it takes effect at the next start");
     }
     pool = std::make_shared<proxy::PoolState>(std::move(config).value(), clock_, ++reloads_);
+    // Ejected nodes stay out, with what they must drop before rejoining.
+    pool->InheritFrom(*pool_);
     pool_ = pool;
   }
   for (size_t i = 0; i < workers_.size(); ++i) {

@@ -26,7 +26,10 @@ Backend::Backend(ProxyWorker* owner, std::shared_ptr<PoolState> pool, int node, 
       upstream_(worker, pool_->config().servers[node].host, pool_->config().servers[node].port,
                 this) {}
 
-Backend::~Backend() { upstream_.Disconnect(); }
+Backend::~Backend() {
+  if (dirty_) owner_->ForgetBackend(this);
+  upstream_.Disconnect();
+}
 
 void Backend::Forward(std::string_view request, Expect expect, const SinkHandle& sink, uint64_t seq,
                       int part) {
@@ -99,8 +102,9 @@ size_t Backend::OnUpstreamInput(std::string_view input) {
     const uint64_t latency = static_cast<uint64_t>(now - w.sent_us);
     counters_.replies.fetch_add(1, std::memory_order_relaxed);
     counters_.latency_us.fetch_add(latency, std::memory_order_relaxed);
-    if (latency > counters_.latency_max_us.load(std::memory_order_relaxed)) {
-      counters_.latency_max_us.store(latency, std::memory_order_relaxed);
+    uint64_t max = counters_.latency_max_us.load(std::memory_order_relaxed);
+    while (latency > max && !counters_.latency_max_us.compare_exchange_weak(
+                                max, latency, std::memory_order_relaxed)) {
     }
     const Waiter done = std::move(waiting_.front());
     waiting_.pop_front();
@@ -108,8 +112,10 @@ size_t Backend::OnUpstreamInput(std::string_view input) {
   }
   if (consumed > 0) pool_->RecordSuccess(node_);
   const int timeout_ms = pool_->config().timeout_ms;
-  if (timeout_ms > 0 && consumed > 0) {
-    // The deadline measures silence: progress starts it again.
+  const bool progress = input.size() != seen_bytes_;
+  seen_bytes_ = input.size() - consumed;
+  if (timeout_ms > 0 && progress) {
+    // The deadline measures silence: any new byte (a long reply arriving) starts it again.
     if (waiting_.empty()) {
       upstream_.DisarmTimeout();
       timer_armed_ = false;
@@ -124,6 +130,7 @@ size_t Backend::OnUpstreamInput(std::string_view input) {
 
 void Backend::OnUpstreamDown(std::string_view reason) {
   timer_armed_ = false;
+  seen_bytes_ = 0;
   if (waiting_.empty()) return;  // an idle connection closed: nothing was lost
   if (reason == "Connection timed out") {
     counters_.timeouts.fetch_add(waiting_.size(), std::memory_order_relaxed);
@@ -140,6 +147,7 @@ void Backend::OnUpstreamDown(std::string_view reason) {
 void Backend::FailAll(std::string_view error_line) {
   upstream_.Disconnect();
   timer_armed_ = false;
+  seen_bytes_ = 0;
   std::deque<Waiter> failed;
   failed.swap(waiting_);
   counters_.errors.fetch_add(failed.size(), std::memory_order_relaxed);
@@ -147,6 +155,9 @@ void Backend::FailAll(std::string_view error_line) {
     if (ReplySink* sink = *w.sink) sink->OnPartFailed(w.seq, w.part, error_line);
   }
   owner_->FlushSessions();
+  // This may run in libuv's close phase, after this iteration's after_events: requests the
+  // sessions forwarded just now go out at once rather than after the next poll.
+  owner_->FlushBackends();
 }
 
 }  // namespace warmcache::proxy

@@ -67,6 +67,7 @@ class Backend final : public net::UpstreamHandler {
   std::deque<Waiter> waiting_;
   bool dirty_ = false;  // bytes staged since the last Flush
   bool timer_armed_ = false;
+  size_t seen_bytes_ = 0;  // unconsumed input at the last call, to tell new bytes arrived
   net::Upstream upstream_;
 };
 

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <climits>
 
 namespace warmcache::proxy {
@@ -15,25 +16,61 @@ PoolState::PoolState(ring::PoolConfig config, const Clock* clock, uint64_t gener
       health_(new Health[config_.servers.size()]),
       counters_(new BackendCounters[config_.servers.size()]) {}
 
-void PoolState::RecordFailure(int node) {
-  Health& h = health_[node];
-  const int failures = h.failures.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (!config_.auto_eject_hosts || failures < config_.server_failure_limit) return;
-  // Like twemproxy: the count starts again, so after the retry timeout the node gets
-  // server_failure_limit more chances before it is ejected again.
-  h.failures.store(0, std::memory_order_relaxed);
-  const int64_t until = clock_->MonotonicMicros() + int64_t{config_.server_retry_timeout_ms} * 1000;
-  {
-    std::lock_guard lock(h.mu);
-    if (h.state.load(std::memory_order_relaxed) == NodeState::kRejoining)
-      return;  // its rejoin aborts
-    h.ejected_until_us.store(until, std::memory_order_relaxed);
-    h.state.store(NodeState::kEjected, std::memory_order_relaxed);
+void RejoinWork::Merge(RejoinWork other, size_t max_keys) {
+  flush_home = flush_home || other.flush_home;
+  for (int interim : other.flush_interims) {
+    if (std::find(flush_interims.begin(), flush_interims.end(), interim) == flush_interims.end()) {
+      flush_interims.push_back(interim);
+    }
   }
+  for (MovedKey& k : other.keys) {
+    if (keys.size() < max_keys) {
+      keys.push_back(std::move(k));
+      continue;
+    }
+    // Past the list: the home node is flushed, and so is the stand-in holding the copy.
+    flush_home = true;
+    if (k.interim >= 0 && std::find(flush_interims.begin(), flush_interims.end(), k.interim) ==
+                              flush_interims.end()) {
+      flush_interims.push_back(k.interim);
+    }
+  }
+}
+
+void PoolState::EjectLocked(int node) {
+  Health& h = health_[node];
+  h.failures.store(0, std::memory_order_relaxed);
+  h.ejected_until_us.store(
+      clock_->MonotonicMicros() + int64_t{config_.server_retry_timeout_ms} * 1000,
+      std::memory_order_relaxed);
+  h.state.store(NodeState::kEjected, std::memory_order_relaxed);
   counters_[node].ejections.fetch_add(1, std::memory_order_relaxed);
   epoch_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void PoolState::RecordFailure(int node) {
+  Health& h = health_[node];
+  if (!config_.auto_eject_hosts) return;
+  const int failures = h.failures.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (failures < config_.server_failure_limit) return;
+  // Like twemproxy: the count starts again, so after the retry timeout the node gets
+  // server_failure_limit more chances before it is ejected again.
+  std::lock_guard lock(h.mu);
+  // Already out (several workers failed at once), or rejoining: its rejoin aborts instead.
+  if (h.state.load(std::memory_order_relaxed) != NodeState::kLive) return;
+  EjectLocked(node);
   spdlog::warn("pool {}: ejected {} for {} ms after {} failures", config_.name,
                config_.servers[node].Address(), config_.server_retry_timeout_ms, failures);
+}
+
+void PoolState::EjectNow(int node) {
+  if (!config_.auto_eject_hosts) return;
+  Health& h = health_[node];
+  std::lock_guard lock(h.mu);
+  if (h.state.load(std::memory_order_relaxed) != NodeState::kLive) return;
+  EjectLocked(node);
+  spdlog::warn("pool {}: ejected {}: it failed a write its replicas took", config_.name,
+               config_.servers[node].Address());
 }
 
 int64_t PoolState::LiveMask(int64_t now_us, std::vector<bool>* live) const {
@@ -55,13 +92,9 @@ bool PoolState::NoteMovedWrite(int node, std::string_view key, int interim) {
   Health& h = health_[node];
   std::lock_guard lock(h.mu);
   if (h.state.load(std::memory_order_relaxed) == NodeState::kLive) return false;
-  if (h.moved.flush) return true;
-  if (h.moved.keys.size() >= kMaxMovedKeys) {
-    h.moved.flush = true;
-    h.moved.keys.clear();
-    return true;
-  }
-  h.moved.keys.push_back(MovedKey{std::string(key), interim});
+  RejoinWork one;
+  one.keys.push_back(MovedKey{std::string(key), interim});
+  h.moved.Merge(std::move(one), kMaxMovedKeys);
   return true;
 }
 
@@ -69,12 +102,12 @@ bool PoolState::NoteMissedFlush(int node) {
   Health& h = health_[node];
   std::lock_guard lock(h.mu);
   if (h.state.load(std::memory_order_relaxed) == NodeState::kLive) return false;
-  h.moved.flush = true;
-  h.moved.keys.clear();
+  h.moved.flush_home = true;
   return true;
 }
 
-void PoolState::SetLive(int node) {
+void PoolState::SetLiveLocked(int node) {
+  health_[node].failures.store(0, std::memory_order_relaxed);
   health_[node].state.store(NodeState::kLive, std::memory_order_relaxed);
   epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
@@ -86,13 +119,14 @@ bool PoolState::ClaimRejoin(int node, int64_t now_us, RejoinWork* work) {
       h.ejected_until_us.load(std::memory_order_relaxed) > now_us) {
     return false;
   }
-  if (!h.moved.flush && h.moved.keys.empty()) {
-    SetLive(node);
+  if (h.moved.empty() && h.claimed.empty()) {
+    SetLiveLocked(node);
     spdlog::info("pool {}: {} is back", config_.name, config_.servers[node].Address());
     return false;
   }
-  *work = std::move(h.moved);
+  h.claimed.Merge(std::move(h.moved), SIZE_MAX);
   h.moved = RejoinWork{};
+  *work = h.claimed;
   h.state.store(NodeState::kRejoining, std::memory_order_relaxed);
   return true;
 }
@@ -100,33 +134,57 @@ bool PoolState::ClaimRejoin(int node, int64_t now_us, RejoinWork* work) {
 bool PoolState::FinishRejoin(int node, RejoinWork* more) {
   Health& h = health_[node];
   std::lock_guard lock(h.mu);
-  if (h.moved.flush || !h.moved.keys.empty()) {
-    *more = std::move(h.moved);
+  h.claimed = RejoinWork{};
+  if (!h.moved.empty()) {
+    h.claimed = std::move(h.moved);
     h.moved = RejoinWork{};
+    *more = h.claimed;
     return false;
   }
-  SetLive(node);
+  SetLiveLocked(node);
   spdlog::info("pool {}: {} is back, its stale keys dropped", config_.name,
                config_.servers[node].Address());
   return true;
 }
 
-void PoolState::AbortRejoin(int node, RejoinWork work) {
+void PoolState::AbortRejoin(int node) {
   Health& h = health_[node];
-  {
-    std::lock_guard lock(h.mu);
-    if (work.flush || h.moved.flush || work.keys.size() + h.moved.keys.size() > kMaxMovedKeys) {
-      h.moved.flush = true;
-      h.moved.keys.clear();
-    } else {
-      for (MovedKey& k : work.keys) h.moved.keys.push_back(std::move(k));
+  std::lock_guard lock(h.mu);
+  // The claimed work stays claimed: the next ClaimRejoin merges the new notes into it.
+  EjectLocked(node);
+}
+
+void PoolState::InheritFrom(const PoolState& old) {
+  auto index_of = [](const ring::PoolConfig& config, const std::string& address) {
+    for (size_t i = 0; i < config.servers.size(); ++i) {
+      if (config.servers[i].Address() == address) return static_cast<int>(i);
     }
-    h.ejected_until_us.store(
-        clock_->MonotonicMicros() + int64_t{config_.server_retry_timeout_ms} * 1000,
-        std::memory_order_relaxed);
+    return -1;
+  };
+  for (int i = 0; i < size(); ++i) {
+    const int from = index_of(old.config_, config_.servers[i].Address());
+    if (from < 0) continue;
+    Health& h = health_[i];
+    Health& o = old.health_[from];
+    std::lock_guard lock(o.mu);
+    if (o.state.load(std::memory_order_relaxed) == NodeState::kLive) continue;
+    RejoinWork work = o.claimed;
+    work.Merge(o.moved, SIZE_MAX);
+    for (MovedKey& k : work.keys) {
+      k.interim = k.interim < 0 ? -1 : index_of(config_, old.config_.servers[k.interim].Address());
+    }
+    std::vector<int> interims;
+    for (int interim : work.flush_interims) {
+      const int mapped = index_of(config_, old.config_.servers[interim].Address());
+      if (mapped >= 0) interims.push_back(mapped);
+    }
+    work.flush_interims = std::move(interims);
+    std::lock_guard mine(h.mu);
+    h.moved = std::move(work);
+    h.ejected_until_us.store(o.ejected_until_us.load(std::memory_order_relaxed),
+                             std::memory_order_relaxed);
     h.state.store(NodeState::kEjected, std::memory_order_relaxed);
   }
-  counters_[node].ejections.fetch_add(1, std::memory_order_relaxed);
   epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 

@@ -43,7 +43,10 @@ struct MovedKey {
 // What a node must drop before it is let back in.
 struct RejoinWork {
   std::vector<MovedKey> keys;
-  bool flush = false;  // too many keys to list, or a flush_all it missed: flush it all
+  bool flush_home = false;          // too many keys to list, or a flush_all it missed
+  std::vector<int> flush_interims;  // stand-ins whose copies were past the list: flushed too
+  bool empty() const { return keys.empty() && !flush_home && flush_interims.empty(); }
+  void Merge(RejoinWork other, size_t max_keys);
 };
 
 class PoolState {
@@ -68,26 +71,34 @@ class PoolState {
     }
   }
   // --- Never stale across an ejection (auto_eject_hosts). An ejected node keeps its old
-  // values; the writes routed away from it are noted here, and when its retry time comes it
-  // is let back in only after they are deleted from it.
-  // The most keys noted per node; beyond this its rejoin flushes it instead.
+  // values; the writes routed away from it are noted here once they are done (so a delete
+  // sent at its rejoin cannot overtake one), and when its retry time comes it is let back in
+  // only after those keys are deleted from it and from the stand-ins.
+  // The most keys noted per node; beyond this its rejoin flushes it (and the stand-ins).
   static constexpr size_t kMaxMovedKeys = 1u << 16;
-  // A write of `key`, whose home is `node`, was routed to `interim` (or skipped, -1) because
-  // `node` is not live. False if `node` is live again by now: the caller's ring was behind,
-  // and the caller must delete the key from `node` and `interim` itself.
+  // A write of `key`, whose home is `node`, went to `interim` (or skipped it, -1) because
+  // `node` was not live, and has been answered (or failed). False if `node` is live again by
+  // now: the caller must delete the key from `node` and `interim` itself before it replies.
   bool NoteMovedWrite(int node, std::string_view key, int interim);
   // A flush_all reached every live node but not `node`, which must flush before it rejoins.
   // False if `node` is live by now: the caller sends the flush_all to it as well.
   bool NoteMissedFlush(int node);
+  // A replica failed a write that another replica took: it may lack it, so it must not serve
+  // reads until cleaned. Ejects it at once (auto_eject_hosts only).
+  void EjectNow(int node);
   // Claims the rejoin of an ejected `node` whose retry time has come (one caller wins). If
   // nothing was noted it is live again at once and this returns false; otherwise the winner
-  // gets the work to do.
+  // gets the work to do (it stays noted until FinishRejoin, so a reload keeps it).
   bool ClaimRejoin(int node, int64_t now_us, RejoinWork* work);
   // The work was done: the node is live unless more was noted meanwhile (returned in `more`,
-  // with true: do that too, then finish again).
+  // with false: do that too, then finish again).
   bool FinishRejoin(int node, RejoinWork* more);
-  // The node failed during its rejoin: it is ejected again and `work` goes back to its notes.
-  void AbortRejoin(int node, RejoinWork work);
+  // The rejoin failed (the node, or a stand-in that is still live): the node is ejected again
+  // and keeps its work for the next try.
+  void AbortRejoin(int node);
+  // A SIGHUP made this pool: nodes at the same address keep their health and notes (stand-ins
+  // mapped by address), so a reload cannot let an ejected node back without its cleanup.
+  void InheritFrom(const PoolState& old);
 
   // Changes whenever a node is ejected; a worker rebuilds its live ring when it differs.
   uint64_t health_epoch() const { return epoch_.load(std::memory_order_acquire); }
@@ -107,10 +118,13 @@ class PoolState {
     std::atomic<int> failures{0};
     std::atomic<int64_t> ejected_until_us{0};
     std::atomic<NodeState> state{NodeState::kLive};
-    std::mutex mu;     // guards moved and the state's changes
-    RejoinWork moved;  // guarded by mu
+    std::mutex mu;       // guards moved, claimed and the state's changes
+    RejoinWork moved;    // guarded by mu: noted, not yet claimed
+    RejoinWork claimed;  // guarded by mu: being done by a rejoin
   };
-  void SetLive(int node);
+  void SetLiveLocked(int node);
+  void EjectLocked(int node);
+
   const ring::PoolConfig config_;
   const Clock* clock_;
   const uint64_t generation_;

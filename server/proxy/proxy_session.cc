@@ -86,7 +86,6 @@ net::InputResult ProxySession::OnInput(std::string_view input) {
     }
     Route(cmd_, input.substr(request_start, parsed.consumed));
   }
-  worker_->AfterInput();
   if (result.action == net::InputAction::kSuspend) resumer_ = conn_->MakeResumer();
   return result;
 }
@@ -194,14 +193,14 @@ void ProxySession::RouteToOwner(const protocol::Command& cmd, std::string_view r
   const bool meta = cmd.type >= CommandType::kMetaNoop;
   const bool reads = cmd.type == CommandType::kMetaGet || cmd.type == CommandType::kMetaDebug;
   int nodes[ProxyWorker::kMaxReplicas];
-  int cleanup[ProxyWorker::kMaxReplicas + 1];
+  ProxyWorker::MovedWrite moved[ProxyWorker::kMaxReplicas];
   int n = 0;
-  int ncleanup = 0;
+  int nmoved = 0;
   if (reads) {
     const int node = worker_->ReadNode(cmd.key);
     if (node >= 0) nodes[n++] = node;
   } else {
-    n = worker_->WriteNodes(cmd.key, nodes, cleanup, &ncleanup);
+    n = worker_->WriteNodes(cmd.key, nodes, moved, &nmoved);
   }
   // Text noreply: the client gets nothing. Meta quiet: the node's reply (errors, and hits of
   // mg) goes to the client; the node applies the quiet rules itself.
@@ -216,16 +215,15 @@ void ProxySession::RouteToOwner(const protocol::Command& cmd, std::string_view r
                         : meta                ? Expect::kMeta
                                               : Expect::kLine;
   const uint64_t seq = head_seq_ + queue_.size();
-  Push(Kind::kRelay, noreply, n + ncleanup);
-  for (int i = 0; i < n; ++i) worker_->backend(nodes[i]).Forward(raw, expect, handle_, seq, i);
-  if (ncleanup > 0) {
-    // A node rejoined while this write was routed around it: no copy may outlive the moment.
-    std::string deletes;
-    AppendQuietDelete(cmd.key, &deletes);
-    for (int i = 0; i < ncleanup; ++i) {
-      worker_->backend(cleanup[i]).Forward(deletes, Expect::kUntilNoop, handle_, seq, n + i);
-    }
+  Request& r = Push(Kind::kRelay, noreply, n);
+  r.write_parts = n;
+  for (int i = 0; i < n; ++i) r.nodes[i] = static_cast<int8_t>(nodes[i]);
+  if (nmoved > 0) r.moved.assign(moved, moved + nmoved);
+  if (nmoved > 0 || n > 1) {
+    r.moved_key.assign(cmd.key);
+    r.pool = worker_->shared_pool();
   }
+  for (int i = 0; i < n; ++i) worker_->backend(nodes[i]).Forward(raw, expect, handle_, seq, i);
 }
 
 void ProxySession::RouteGet(const protocol::Command& cmd, std::string_view raw) {
@@ -237,6 +235,10 @@ void ProxySession::RouteGet(const protocol::Command& cmd, std::string_view raw) 
     const std::string_view key = protocol::NextWord(&rest);
     if (key.empty()) break;
     one_node = worker_->ReadNode(key) == first_node;
+  }
+  if (first_node < 0 && keys.find_first_not_of(' ') == std::string_view::npos) {
+    Local(kNoServer);
+    return;
   }
   const uint64_t seq = head_seq_ + queue_.size();
   if (one_node) {
@@ -277,6 +279,7 @@ void ProxySession::RouteGet(const protocol::Command& cmd, std::string_view raw) 
   r.waiting = static_cast<int>(part_nodes.size());
   if (r.waiting == 0) {
     r.ready = true;  // no node at all: the error line
+    if (&r == &queue_.front()) Drain();
     return;
   }
   for (size_t part = 0; part < part_nodes.size(); ++part) {
@@ -308,8 +311,8 @@ void ProxySession::OnReply(uint64_t seq, int part, std::string_view bytes) {
     case Kind::kRelay:
       // Part 0 is the owner (the first replica): its reply is the client's, sent once every
       // replica has answered, so an acknowledged write is on all of them.
-      if (part == 0 && !r->swallow) {
-        if (seq == head_seq_ && r->waiting == 1) {
+      if (part == 0 && !r->swallow && !r->failed) {
+        if (seq == head_seq_ && r->waiting == 1 && r->moved.empty()) {
           conn_->out().Append(bytes);
           r->written = true;
           MarkDirty();
@@ -327,7 +330,7 @@ void ProxySession::OnReply(uint64_t seq, int part, std::string_view bytes) {
     case Kind::kLocal:
       break;
   }
-  if (--r->waiting == 0) Complete(*r);
+  if (--r->waiting == 0 && !NoteMovedWrites(seq, *r)) Complete(*r);
 }
 
 void ProxySession::OnPartFailed(uint64_t seq, int part, std::string_view error_line) {
@@ -335,7 +338,17 @@ void ProxySession::OnPartFailed(uint64_t seq, int part, std::string_view error_l
   if (r == nullptr) return;
   switch (r->kind) {
     case Kind::kRelay:
-      if (part == 0 && !r->swallow) r->text.assign(error_line);
+      if (part < std::max(r->write_parts, 1)) {  // not a cleanup delete
+        // Any replica failing fails the write (it may be on some of them only), and that
+        // replica may lack it: it must not serve this key until cleaned.
+        if (!r->failed && !r->swallow) r->text.assign(error_line);
+        r->failed = true;
+        if (r->write_parts > 1) {
+          const int node = r->nodes[part];
+          r->pool->EjectNow(node);
+          r->moved.push_back(ProxyWorker::MovedWrite{node, -1});
+        }
+      }
       break;
     case Kind::kMerge:
     case Kind::kBroadcast:
@@ -347,7 +360,35 @@ void ProxySession::OnPartFailed(uint64_t seq, int part, std::string_view error_l
     case Kind::kLocal:
       break;
   }
-  if (--r->waiting == 0) Complete(*r);
+  if (--r->waiting == 0 && !NoteMovedWrites(seq, *r)) Complete(*r);
+}
+
+bool ProxySession::NoteMovedWrites(uint64_t seq, Request& r) {
+  if (r.moved.empty()) return false;
+  std::vector<ProxyWorker::MovedWrite> moved;
+  moved.swap(r.moved);
+  std::vector<int> cleanup;
+  // After a reload the node numbers are the old pool's: note there (the new pool inherited
+  // that pool's notes), and send nothing by number.
+  const bool same_pool = r.pool == worker_->shared_pool();
+  for (const ProxyWorker::MovedWrite& m : moved) {
+    if (r.pool->NoteMovedWrite(m.home, r.moved_key, m.interim) || !same_pool) continue;
+    // The node came back while this write went around it: delete the key from it and from
+    // the stand-in before replying, so neither can serve an older value later.
+    cleanup.push_back(m.home);
+    if (m.interim >= 0) cleanup.push_back(m.interim);
+  }
+  if (cleanup.empty()) return false;
+  std::string deletes;
+  AppendQuietDelete(r.moved_key, &deletes);
+  const int first = r.write_parts;  // cleanup parts: their replies are only counted
+  r.waiting += static_cast<int>(cleanup.size());
+  for (size_t i = 0; i < cleanup.size(); ++i) {
+    worker_->backend(cleanup[i])
+        .Forward(deletes, Expect::kUntilNoop, handle_, seq, first + static_cast<int>(i));
+  }
+  worker_->FlushBackends();
+  return true;
 }
 
 void ProxySession::Complete(Request& r) {
@@ -372,6 +413,18 @@ std::string ProxySession::MergeValues(Request& r) const {
     out.append(rest.substr(0, piece.length));
     cursor[part] += piece.length;
   }
+  // A node's error after the values it did send (out of memory mid-get) fails the whole get.
+  for (size_t part = 0; part < r.parts.size(); ++part) {
+    std::string_view rest = std::string_view(r.parts[part]).substr(cursor[part]);
+    while (true) {
+      const protocol::ValuePiece piece = protocol::NextValuePiece(rest);
+      if (piece.kind == protocol::ValuePiece::kError) {
+        return std::string(rest.substr(0, piece.length));
+      }
+      if (piece.kind != protocol::ValuePiece::kValue) break;
+      rest.remove_prefix(piece.length);
+    }
+  }
   out.append(reply::kEnd);
   return out;
 }
@@ -386,6 +439,7 @@ void ProxySession::Drain() {
     queue_.pop_front();
     ++head_seq_;
   }
+  if (queue_.empty()) MarkDirty();  // a connection closing after its replies may close now
   if (resume_below_ > 0 && queue_.size() < resume_below_) {
     resume_below_ = 0;
     MarkDirty();

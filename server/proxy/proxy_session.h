@@ -40,6 +40,7 @@ class ProxySession final : public net::ConnectionHandler, public ReplySink {
   ~ProxySession() override;
 
   net::InputResult OnInput(std::string_view input) override;
+  bool AwaitsReplies() override { return !queue_.empty(); }
 
   // ReplySink
   void OnReply(uint64_t seq, int part, std::string_view reply) override;
@@ -64,9 +65,16 @@ class ProxySession final : public net::ConnectionHandler, public ReplySink {
     // kMerge: each part's reply, the keys in request order and the part serving each.
     std::vector<std::string> parts;
     std::vector<std::string_view> keys;  // into key_text
-    std::vector<uint8_t> key_part;
+    std::vector<uint16_t> key_part;
     std::string key_text;
     bool failed = false;
+    // kRelay writes: the parts that carry the write itself (the rest are cleanup deletes),
+    // their nodes, and the nodes it was routed around (noted once every part is done).
+    int write_parts = 0;
+    int8_t nodes[ProxyWorker::kMaxReplicas] = {};
+    std::vector<ProxyWorker::MovedWrite> moved;
+    std::string moved_key;
+    std::shared_ptr<PoolState> pool;  // the pool those node numbers belong to
   };
 
   // Queues or sends a request's parts; false when no node could take it (answered already).
@@ -79,6 +87,10 @@ class ProxySession final : public net::ConnectionHandler, public ReplySink {
   Request& Push(Kind kind, bool swallow, int parts);
   Request* Find(uint64_t seq);
   void Complete(Request& request);
+  // The write parts are done: notes the writes routed around ejected nodes, or, if such a
+  // node is live again by now, sends the deletes that keep its copies from turning stale.
+  // True if parts were added (the request waits for them).
+  bool NoteMovedWrites(uint64_t seq, Request& request);
   // Writes finished requests at the head of the queue.
   void Drain();
   void MarkDirty();

@@ -14,7 +14,9 @@ ProxyWorker::ProxyWorker(net::Worker* worker, std::shared_ptr<PoolState> pool) :
 ProxyWorker::~ProxyWorker() = default;
 
 void ProxyWorker::SetPool(std::shared_ptr<PoolState> pool) {
-  rejoins_.clear();  // the old pool's health goes with it
+  FlushBackends();
+  // A rejoin under way stops; its work stays noted and the new pool inherited it.
+  rejoins_.clear();
   for (auto& backend : backends_) {
     if (backend->outstanding() > 0) retiring_.push_back(std::move(backend));
   }
@@ -70,9 +72,9 @@ int ProxyWorker::ReadNode(std::string_view key) {
   return live_ring_.Owner(key);
 }
 
-int ProxyWorker::WriteNodes(std::string_view key, int* nodes, int* cleanup, int* ncleanup) {
+int ProxyWorker::WriteNodes(std::string_view key, int* nodes, MovedWrite* moved, int* nmoved) {
   RefreshLiveRing();
-  *ncleanup = 0;
+  *nmoved = 0;
   const ring::PoolConfig& config = pool_->config();
   const int replicas = std::min(config.replicas, kMaxReplicas);
   if (replicas <= 1) {
@@ -84,10 +86,7 @@ int ProxyWorker::WriteNodes(std::string_view key, int* nodes, int* cleanup, int*
     if (owner < 0) return 0;
     nodes[0] = owner;
     const int home = pool_->full_ring().Owner(key);
-    if (home != owner && !pool_->NoteMovedWrite(home, key, owner)) {
-      cleanup[(*ncleanup)++] = home;
-      cleanup[(*ncleanup)++] = owner;
-    }
+    if (home != owner) moved[(*nmoved)++] = MovedWrite{home, owner};
     return 1;
   }
   // Replicas sit on the full ring so an ejection does not move them; an ejected replica is
@@ -98,8 +97,8 @@ int ProxyWorker::WriteNodes(std::string_view key, int* nodes, int* cleanup, int*
   for (int i = 0; i < found; ++i) {
     if (live_[static_cast<size_t>(all[i])]) {
       nodes[n++] = all[i];
-    } else if (!pool_->NoteMovedWrite(all[i], key, -1)) {
-      cleanup[(*ncleanup)++] = all[i];
+    } else {
+      moved[(*nmoved)++] = MovedWrite{all[i], -1};
     }
   }
   return n;
@@ -121,7 +120,10 @@ void ProxyWorker::FlushBackends() {
   dirty_backends_.clear();
 }
 
-void ProxyWorker::AfterInput() {
+void ProxyWorker::ForgetBackend(Backend* backend) { std::erase(dirty_backends_, backend); }
+
+void ProxyWorker::AfterEvents() {
+  FlushBackends();
   if (!retiring_.empty()) {
     std::erase_if(retiring_,
                   [](const std::unique_ptr<Backend>& b) { return b->outstanding() == 0; });

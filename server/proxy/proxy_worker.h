@@ -35,28 +35,34 @@ class ProxyWorker {
   // until the replies they wait for have arrived.
   void SetPool(std::shared_ptr<PoolState> pool);
   const PoolState& pool() const { return *pool_; }
+  const std::shared_ptr<PoolState>& shared_pool() const { return pool_; }
 
   // Where a key's reads go: one node, or -1 when no node is live.
   int ReadNode(std::string_view key);
-  // Where a key's writes go (its replicas that are live); returns how many, 0 if none. A
-  // write that goes elsewhere because its node is ejected is noted for that node's rejoin
-  // (PoolState::NoteMovedWrite). In the moment a node rejoins, this worker's ring may still
-  // send a write elsewhere: then `cleanup` gets the nodes to delete the key from after the
-  // write (`*ncleanup` of them, at most kMaxReplicas + 1), so no copy can turn stale.
-  int WriteNodes(std::string_view key, int* nodes, int* cleanup, int* ncleanup);
+  // A write routed around a node that is not live: noted for that node's rejoin once the
+  // write is done (PoolState::NoteMovedWrite).
+  struct MovedWrite {
+    int home;     // the node it belongs to
+    int interim;  // where it went instead (-1: a skipped replica)
+  };
+  // Where a key's writes go (its replicas that are live); returns how many, 0 if none.
+  // `moved` gets the nodes it should have gone to as well (at most kMaxReplicas).
+  int WriteNodes(std::string_view key, int* nodes, MovedWrite* moved, int* nmoved);
   // The nodes a broadcast (flush_all) reaches: every live one. The ejected ones are noted to
   // be flushed before they rejoin.
   int FlushNodes(std::vector<int>* nodes);
   Backend& backend(int node) { return *backends_[node]; }
 
   void NoteBackendDirty(Backend* backend) { dirty_backends_.push_back(backend); }
-  // Writes what the backends staged. Safe inside a backend's callback. The worker calls it
-  // once after each batch of socket events (WorkerContext::after_events), so the requests of
-  // many clients read in one batch go to a node in one write.
+  // A backend is going away: it must not be flushed later.
+  void ForgetBackend(Backend* backend);
+  // Writes what the backends staged. Safe inside a backend's callback.
   void FlushBackends();
-  // After a client's input was handled: frees what is no longer needed (an old pool's idle
-  // backends, finished rejoins). Never inside a backend's callback.
-  void AfterInput();
+  // The worker calls it after each batch of socket events (WorkerContext::after_events), never
+  // inside a callback: FlushBackends, so the requests of many clients read in one batch go to
+  // a node in one write, and frees what is no longer needed (an old pool's idle backends,
+  // finished rejoins).
+  void AfterEvents();
   void NoteSessionDirty(ProxySession* session) { dirty_sessions_.push_back(session); }
   void FlushSessions();
   // A session is going away: it must not be flushed later.

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/proxy/pool_state.h"
 #include "server/proxy/reply_sink.h"
@@ -40,8 +41,15 @@ class RejoinTask final : public ReplySink {
   void OnPartFailed(uint64_t seq, int part, std::string_view error_line) override;
 
  private:
+  struct Part {
+    int node;
+    bool flush;                // flush_all, which must answer OK
+    std::vector<size_t> keys;  // indexes into work_.keys deleted on that node
+  };
   void SendRound();
-  void PartDone(uint64_t seq, bool home_failed);
+  void PartDone(uint64_t seq, int part, bool ok);
+  // A stand-in part failed: fine if that node is out itself (its own rejoin then cleans it).
+  bool HandOverToStandIn(const Part& part);
 
   ProxyWorker* worker_;  // not owned; owns this
   std::shared_ptr<PoolState> pool_;
@@ -49,8 +57,9 @@ class RejoinTask final : public ReplySink {
   RejoinWork work_;
   SinkHandle handle_;
   uint64_t round_ = 0;
+  std::vector<Part> parts_;
   int waiting_ = 0;
-  bool home_failed_ = false;
+  bool failed_ = false;
   bool done_ = false;
 };
 

@@ -468,6 +468,70 @@ TEST_F(ProxyTest, NodeBackFromEjectionNeverServesOldValues) {
   EXPECT_EQ(GetOrFail(*client_, "get " + keys[3] + "\r\n"), "END\r\n");
 }
 
+// A reload while a node is ejected keeps it out, with the keys it must drop.
+TEST_F(ProxyTest, ReloadDuringAnEjectionKeepsTheCleanup) {
+  StartNodes(3);
+  const std::string pool = WritePool(
+      "  auto_eject_hosts: true\n  server_failure_limit: 1\n  server_retry_timeout: 500\n"
+      "  timeout: 300\n");
+  StartProxy(pool, 2);
+  const ring::Ring full = RingOf(pool);
+  std::vector<std::string> keys;
+  for (int i = 0; keys.size() < 10; ++i) {
+    if (full.Owner("rk" + std::to_string(i)) == 0) keys.push_back("rk" + std::to_string(i));
+  }
+  for (const std::string& key : keys) {
+    EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 3\r\nold\r\n"), "STORED\r\n");
+  }
+  ASSERT_TRUE(StopProcess(nodes_[0]->pid()));
+  EXPECT_EQ(CallOrFail(*client_, "get " + keys[0] + "\r\n"),
+            "SERVER_ERROR Connection timed out\r\n");
+  for (const std::string& key : keys) {
+    EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 3\r\nnew\r\n"), "STORED\r\n");
+  }
+  ASSERT_EQ(kill(proxy_->pid(), SIGHUP), 0);
+  const auto reloaded_by = SteadyClock::now() + kDeadline;
+  while (SteadyClock::now() < reloaded_by &&
+         CallOrFail(*client_, "stats\r\n", "END\r\n").find("STAT proxy_reloads 1\r\n") ==
+             std::string::npos) {
+    std::this_thread::sleep_for(kPollEvery);
+  }
+  ASSERT_EQ(kill(nodes_[0]->pid(), SIGCONT), 0);
+  auto node0 = ConnectTo(ports_[0]);
+  const auto until = SteadyClock::now() + kDeadline;
+  bool back = false;
+  while (!back && SteadyClock::now() < until) {
+    EXPECT_EQ(CallOrFail(*client_, "set " + keys[1] + " 0 0 3\r\nnow\r\n"), "STORED\r\n");
+    back = GetOrFail(*node0, "get " + keys[1] + "\r\n") ==
+           "VALUE " + keys[1] + " 0 3\r\nnow\r\nEND\r\n";
+    if (!back) std::this_thread::sleep_for(kPollEvery);
+  }
+  ASSERT_TRUE(back) << "node 0 never rejoined";
+  for (const std::string& key : keys) {
+    const std::string got = GetOrFail(*client_, "get " + key + "\r\n");
+    EXPECT_EQ(got.find("old"), std::string::npos) << key << ": " << got;
+  }
+}
+
+TEST_F(ProxyTest, ShutdownStillAnswersRequestsInFlight) {
+  StartNodes(1);
+  StartProxy(WritePool(""), 1);
+  EXPECT_EQ(CallOrFail(*client_, "set k 0 0 2\r\nhi\r\n"), "STORED\r\n");
+  // The node hangs with the request in flight; the proxy is told to stop meanwhile.
+  ASSERT_TRUE(StopProcess(nodes_[0]->pid()));
+  ASSERT_TRUE(client_->Send("get k\r\n").ok());
+  std::this_thread::sleep_for(milliseconds(100));  // a request in flight, not a condition
+  ASSERT_EQ(kill(proxy_->pid(), SIGTERM), 0);
+  ASSERT_EQ(kill(nodes_[0]->pid(), SIGCONT), 0);
+  auto reply = client_->ReadUntil("END\r\n");
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(*reply, "VALUE k 0 2\r\nhi\r\nEND\r\n");
+  EXPECT_TRUE(client_->WaitClosedByPeer().ok());
+  const auto until = SteadyClock::now() + kDeadline;
+  while (proxy_->IsRunning() && SteadyClock::now() < until) std::this_thread::sleep_for(kPollEvery);
+  EXPECT_EQ(proxy_->Stop(), 0) << "exit code 0 after SIGTERM";
+}
+
 TEST_F(ProxyTest, SilentBackendGivesServerErrorNotAHang) {
   FakeBackend silent(FakeBackend::Mode::kSilent);
   ports_.push_back(silent.port());
