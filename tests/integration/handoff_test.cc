@@ -307,7 +307,7 @@ TEST_F(HandoffTest, DeleteMovedRemovesOldCopies) {
 TEST_F(HandoffTest, BinaryKeysMoveAsBinary) {
   std::string key;
   for (int n = 0; key.empty(); ++n) {
-    const std::string candidate = std::string("bin \x01\xff key ", 13) + std::to_string(n);
+    const std::string candidate = std::string("bin \x01\xff key ", 11) + std::to_string(n);
     if (Moves(candidate)) key = candidate;
   }
   std::string encoded;
