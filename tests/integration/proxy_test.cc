@@ -520,7 +520,14 @@ TEST_F(ProxyTest, ShutdownStillAnswersRequestsInFlight) {
   // The node hangs with the request in flight; the proxy is told to stop meanwhile.
   ASSERT_TRUE(StopProcess(nodes_[0]->pid()));
   ASSERT_TRUE(client_->Send("get k\r\n").ok());
-  std::this_thread::sleep_for(milliseconds(100));  // a request in flight, not a condition
+  // Polls (on a second connection) until the proxy has forwarded the get: 2 requests sent.
+  auto watcher = ConnectTo(proxy_->port());
+  const std::string sent = "backend:127.0.0.1:" + std::to_string(ports_[0]) + ":requests 2\r\n";
+  const auto forwarded_by = SteadyClock::now() + kDeadline;
+  while (CallOrFail(*watcher, "stats\r\n", "END\r\n").find(sent) == std::string::npos &&
+         SteadyClock::now() < forwarded_by) {
+    std::this_thread::sleep_for(kPollEvery);
+  }
   ASSERT_EQ(kill(proxy_->pid(), SIGTERM), 0);
   ASSERT_EQ(kill(nodes_[0]->pid(), SIGCONT), 0);
   auto reply = client_->ReadUntil("END\r\n");
