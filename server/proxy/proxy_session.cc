@@ -217,7 +217,7 @@ void ProxySession::RouteToOwner(const protocol::Command& cmd, std::string_view r
   const uint64_t seq = head_seq_ + queue_.size();
   Request& r = Push(Kind::kRelay, noreply, n);
   r.write_parts = n;
-  for (int i = 0; i < n; ++i) r.nodes[i] = static_cast<int8_t>(nodes[i]);
+  for (int i = 0; i < n; ++i) r.nodes[i] = static_cast<int16_t>(nodes[i]);
   if (nmoved > 0) r.moved.assign(moved, moved + nmoved);
   if (nmoved > 0 || n > 1) {
     r.moved_key.assign(cmd.key);

@@ -71,7 +71,7 @@ class ProxySession final : public net::ConnectionHandler, public ReplySink {
     // kRelay writes: the parts that carry the write itself (the rest are cleanup deletes),
     // their nodes, and the nodes it was routed around (noted once every part is done).
     int write_parts = 0;
-    int8_t nodes[ProxyWorker::kMaxReplicas] = {};
+    int16_t nodes[ProxyWorker::kMaxReplicas] = {};
     std::vector<ProxyWorker::MovedWrite> moved;
     std::string moved_key;
     std::shared_ptr<PoolState> pool;  // the pool those node numbers belong to

@@ -113,6 +113,8 @@ constexpr KeyRule kRules[] = {
      [](const std::string& text, PoolConfig* pool) -> Status {
        WC_RETURN_IF_ERROR(ParseNumber("replicas", text, &pool->replicas));
        if (pool->replicas == 0) return KeyError("replicas", "must be at least 1");
+       // The proxy keeps a request's replica nodes inline (ProxyWorker::kMaxReplicas).
+       if (pool->replicas > 8) return KeyError("replicas", "must be at most 8");
        return Status::Ok();
      }},
     {"redis",

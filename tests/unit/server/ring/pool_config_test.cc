@@ -137,6 +137,7 @@ const Refusal kRefusals[] = {
      "listen: '127.0.0.1' is not \"host:port\" or \"/path/to/socket\""},
     {"  server_connections: 0\n  servers:\n    - h:11211:1\n", "server_connections: cannot be 0"},
     {"  replicas: 0\n  servers:\n    - h:11211:1\n", "replicas: must be at least 1"},
+    {"  replicas: 9\n  servers:\n    - h:11211:1\n", "replicas: must be at most 8"},
     {"  replicas: 3\n  servers:\n    - h:11211:1\n    - g:11211:1\n",
      "replicas: is more than the pool's 2 servers"},
     {"  listen: 127.0.0.1:22121\n", "servers: the pool has no servers"},
