@@ -74,7 +74,8 @@ int CountDisagreements(const std::vector<Node>& nodes, const Ring& ring) {
     const int owner = ring.Owner(key);
     if (static_cast<uint32_t>(owner) != expected) ++mismatches;
     if (i % 100 == 0) {
-      memcached_return_t rc;
+      // libmemcached 1.1.4 leaves *error untouched on success: start from success.
+      memcached_return_t rc = MEMCACHED_SUCCESS;
       const memcached_instance_st* server =
           memcached_server_by_key(memc.get(), key.data(), key.size(), &rc);
       EXPECT_EQ(MEMCACHED_SUCCESS, rc);
