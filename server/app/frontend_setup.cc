@@ -73,6 +73,17 @@ std::vector<net::ListenSpec> ListenSpecsFrom(const Settings& s) {
   return specs;
 }
 
+Status OpenListeners(const std::vector<net::ListenSpec>& specs, int backlog, net::Loop* acceptor,
+                     const net::Listener::AcceptFn& on_accept, net::ConnRegistry* registry,
+                     std::vector<std::unique_ptr<net::Listener>>* listeners) {
+  for (const net::ListenSpec& spec : specs) {
+    auto opened = net::Listener::Open(acceptor, spec, backlog, on_accept, registry);
+    if (!opened.ok()) return opened.status();
+    for (auto& listener : *opened) listeners->push_back(std::move(listener));
+  }
+  return Status::Ok();
+}
+
 void WritePortFile(const std::vector<std::unique_ptr<net::Listener>>& listeners) {
   const char* path = std::getenv("MEMCACHED_PORT_FILENAME");
   if (path == nullptr) return;

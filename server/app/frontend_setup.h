@@ -22,6 +22,10 @@ net::ListenSpec ParseListenAddress(const std::string& text, int default_port);
 std::vector<net::ListenSpec> ListenSpecsFrom(const Settings& s);
 protocol::ParserOptions ParserOptionsFrom(const Settings& s);
 net::WorkerOptions WorkerOptionsFrom(const Settings& s);
+// Binds every spec on the acceptor loop, appending to `listeners`; the error is one line.
+Status OpenListeners(const std::vector<net::ListenSpec>& specs, int backlog, net::Loop* acceptor,
+                     const net::Listener::AcceptFn& on_accept, net::ConnRegistry* registry,
+                     std::vector<std::unique_ptr<net::Listener>>* listeners);
 // memcached's test hook, which test suites rely on: with -p -1 the ports chosen are written
 // to $MEMCACHED_PORT_FILENAME, atomically (written aside, then renamed).
 void WritePortFile(const std::vector<std::unique_ptr<net::Listener>>& listeners);

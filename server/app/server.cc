@@ -75,12 +75,8 @@ Status Server::OpenListeners() {
   auto on_accept = [this](int fd, bool is_unix, const std::string& listen_addr) {
     OnAccept(fd, is_unix, listen_addr);
   };
-  for (const net::ListenSpec& spec : specs) {
-    auto opened = net::Listener::Open(&acceptor_, spec, settings_.backlog, on_accept, &registry_);
-    if (!opened.ok()) return opened.status();
-    for (auto& listener : *opened) listeners_.push_back(std::move(listener));
-  }
-  return Status::Ok();
+  return app::OpenListeners(specs, settings_.backlog, &acceptor_, on_accept, &registry_,
+                            &listeners_);
 }
 
 Status Server::Start() {

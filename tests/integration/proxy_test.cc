@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -117,6 +118,26 @@ bool StopProcess(pid_t pid) {
     }
     if (all_stopped) return true;
     std::this_thread::sleep_for(milliseconds(1));
+  }
+  return false;
+}
+
+// The first `count` keys "<prefix><n>" that `ring` gives to `node`.
+std::vector<std::string> KeysOwnedBy(const ring::Ring& ring, int node, const std::string& prefix,
+                                     size_t count) {
+  std::vector<std::string> keys;
+  for (int i = 0; keys.size() < count; ++i) {
+    if (ring.Owner(prefix + std::to_string(i)) == node) keys.push_back(prefix + std::to_string(i));
+  }
+  return keys;
+}
+
+// Runs `step` every kPollEvery until it returns true or kDeadline passes; true if it did.
+bool PollUntil(const std::function<bool()>& step) {
+  const auto until = SteadyClock::now() + kDeadline;
+  while (SteadyClock::now() < until) {
+    if (step()) return true;
+    std::this_thread::sleep_for(kPollEvery);
   }
   return false;
 }
@@ -351,11 +372,7 @@ TEST_F(ProxyTest, DeadNodeIsEjectedItsKeysMoveAndItComesBack) {
   const std::vector<bool> without_0 = {false, true, true};
   const ring::Ring degraded = RingOf(pool, &without_0);
   // Keys owned by node 0 now, and where they go without it.
-  std::vector<std::string> keys;
-  for (int i = 0; keys.size() < 20; ++i) {
-    const std::string key = "dk" + std::to_string(i);
-    if (full.Owner(key) == 0) keys.push_back(key);
-  }
+  const std::vector<std::string> keys = KeysOwnedBy(full, 0, "dk", 20);
   const uint16_t dead_port = ports_[0];
   nodes_[0]->Kill9();
   // The first request to the dead node fails with twemproxy's kind of error line...
@@ -379,14 +396,11 @@ TEST_F(ProxyTest, DeadNodeIsEjectedItsKeysMoveAndItComesBack) {
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   nodes_[0] = std::move(again).value();
   auto direct = ConnectTo(dead_port);
-  const auto until = SteadyClock::now() + kDeadline;
-  bool back = false;
-  while (!back && SteadyClock::now() < until) {
+  const bool back = PollUntil([&] {
     const std::string reply = CallOrFail(*client_, "set " + keys[1] + " 0 0 1\r\nc\r\n");
-    back = reply == "STORED\r\n" && GetOrFail(*direct, "get " + keys[1] + "\r\n") ==
+    return reply == "STORED\r\n" && GetOrFail(*direct, "get " + keys[1] + "\r\n") ==
                                         "VALUE " + keys[1] + " 0 1\r\nc\r\nEND\r\n";
-    if (!back) std::this_thread::sleep_for(kPollEvery);
-  }
+  });
   EXPECT_TRUE(back) << "node 0 never got its keys back";
 }
 
@@ -400,11 +414,7 @@ TEST_F(ProxyTest, NodeBackFromEjectionNeverServesOldValues) {
       "  timeout: 300\n");
   StartProxy(pool, 2);
   const ring::Ring full = RingOf(pool);
-  std::vector<std::string> keys;
-  for (int i = 0; keys.size() < 30; ++i) {
-    const std::string key = "sk" + std::to_string(i);
-    if (full.Owner(key) == 0) keys.push_back(key);
-  }
+  const std::vector<std::string> keys = KeysOwnedBy(full, 0, "sk", 30);
   for (const std::string& key : keys) {
     EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 3\r\nold\r\n"), "STORED\r\n");
   }
@@ -423,16 +433,12 @@ TEST_F(ProxyTest, NodeBackFromEjectionNeverServesOldValues) {
   EXPECT_EQ(CallOrFail(*client_, "delete " + keys[1] + "\r\n"), "NOT_FOUND\r\n");
   ASSERT_EQ(kill(nodes_[0]->pid(), SIGCONT), 0);
   // Back after its retry time: poll until node 0 serves its keys again (a write lands there).
-  const auto until = SteadyClock::now() + kDeadline;
-  bool back = false;
-  while (!back && SteadyClock::now() < until) {
+  ASSERT_TRUE(PollUntil([&] {
     EXPECT_EQ(CallOrFail(*client_, "set probe" + keys[3] + " 0 0 1\r\np\r\n"), "STORED\r\n");
     EXPECT_EQ(CallOrFail(*client_, "set " + keys[3] + " 0 0 3\r\nnow\r\n"), "STORED\r\n");
-    back = GetOrFail(*node0, "get " + keys[3] + "\r\n") ==
+    return GetOrFail(*node0, "get " + keys[3] + "\r\n") ==
            "VALUE " + keys[3] + " 0 3\r\nnow\r\nEND\r\n";
-    if (!back) std::this_thread::sleep_for(kPollEvery);
-  }
-  ASSERT_TRUE(back) << "node 0 never rejoined";
+  })) << "node 0 never rejoined";
   // No key may read "old" where a newer write (or delete) was acknowledged.
   for (size_t i = 0; i < keys.size(); ++i) {
     const std::string got = GetOrFail(*client_, "get " + keys[i] + "\r\n");
@@ -456,15 +462,11 @@ TEST_F(ProxyTest, NodeBackFromEjectionNeverServesOldValues) {
   EXPECT_EQ(reply, "SERVER_ERROR Connection timed out\r\n");
   EXPECT_EQ(CallOrFail(*client_, "flush_all\r\n"), "OK\r\n");
   ASSERT_EQ(kill(nodes_[0]->pid(), SIGCONT), 0);
-  const auto until2 = SteadyClock::now() + kDeadline;
-  back = false;
-  while (!back && SteadyClock::now() < until2) {
+  ASSERT_TRUE(PollUntil([&] {
     EXPECT_EQ(CallOrFail(*client_, "set " + keys[5] + " 0 0 1\r\nz\r\n"), "STORED\r\n");
-    back =
-        GetOrFail(*node0, "get " + keys[5] + "\r\n") == "VALUE " + keys[5] + " 0 1\r\nz\r\nEND\r\n";
-    if (!back) std::this_thread::sleep_for(kPollEvery);
-  }
-  ASSERT_TRUE(back) << "node 0 never rejoined after the flush";
+    return GetOrFail(*node0, "get " + keys[5] + "\r\n") ==
+           "VALUE " + keys[5] + " 0 1\r\nz\r\nEND\r\n";
+  })) << "node 0 never rejoined after the flush";
   EXPECT_EQ(GetOrFail(*client_, "get " + keys[3] + "\r\n"), "END\r\n");
 }
 
@@ -476,10 +478,7 @@ TEST_F(ProxyTest, ReloadDuringAnEjectionKeepsTheCleanup) {
       "  timeout: 300\n");
   StartProxy(pool, 2);
   const ring::Ring full = RingOf(pool);
-  std::vector<std::string> keys;
-  for (int i = 0; keys.size() < 10; ++i) {
-    if (full.Owner("rk" + std::to_string(i)) == 0) keys.push_back("rk" + std::to_string(i));
-  }
+  const std::vector<std::string> keys = KeysOwnedBy(full, 0, "rk", 10);
   for (const std::string& key : keys) {
     EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 3\r\nold\r\n"), "STORED\r\n");
   }
@@ -490,23 +489,17 @@ TEST_F(ProxyTest, ReloadDuringAnEjectionKeepsTheCleanup) {
     EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 3\r\nnew\r\n"), "STORED\r\n");
   }
   ASSERT_EQ(kill(proxy_->pid(), SIGHUP), 0);
-  const auto reloaded_by = SteadyClock::now() + kDeadline;
-  while (SteadyClock::now() < reloaded_by &&
-         CallOrFail(*client_, "stats\r\n", "END\r\n").find("STAT proxy_reloads 1\r\n") ==
-             std::string::npos) {
-    std::this_thread::sleep_for(kPollEvery);
-  }
+  ASSERT_TRUE(PollUntil([&] {
+    return CallOrFail(*client_, "stats\r\n", "END\r\n").find("STAT proxy_reloads 1\r\n") !=
+           std::string::npos;
+  }));
   ASSERT_EQ(kill(nodes_[0]->pid(), SIGCONT), 0);
   auto node0 = ConnectTo(ports_[0]);
-  const auto until = SteadyClock::now() + kDeadline;
-  bool back = false;
-  while (!back && SteadyClock::now() < until) {
+  ASSERT_TRUE(PollUntil([&] {
     EXPECT_EQ(CallOrFail(*client_, "set " + keys[1] + " 0 0 3\r\nnow\r\n"), "STORED\r\n");
-    back = GetOrFail(*node0, "get " + keys[1] + "\r\n") ==
+    return GetOrFail(*node0, "get " + keys[1] + "\r\n") ==
            "VALUE " + keys[1] + " 0 3\r\nnow\r\nEND\r\n";
-    if (!back) std::this_thread::sleep_for(kPollEvery);
-  }
-  ASSERT_TRUE(back) << "node 0 never rejoined";
+  })) << "node 0 never rejoined";
   for (const std::string& key : keys) {
     const std::string got = GetOrFail(*client_, "get " + key + "\r\n");
     EXPECT_EQ(got.find("old"), std::string::npos) << key << ": " << got;
@@ -523,19 +516,16 @@ TEST_F(ProxyTest, ShutdownStillAnswersRequestsInFlight) {
   // Polls (on a second connection) until the proxy has forwarded the get: 2 requests sent.
   auto watcher = ConnectTo(proxy_->port());
   const std::string sent = "backend:127.0.0.1:" + std::to_string(ports_[0]) + ":requests 2\r\n";
-  const auto forwarded_by = SteadyClock::now() + kDeadline;
-  while (CallOrFail(*watcher, "stats\r\n", "END\r\n").find(sent) == std::string::npos &&
-         SteadyClock::now() < forwarded_by) {
-    std::this_thread::sleep_for(kPollEvery);
-  }
+  ASSERT_TRUE(PollUntil([&] {
+    return CallOrFail(*watcher, "stats\r\n", "END\r\n").find(sent) != std::string::npos;
+  }));
   ASSERT_EQ(kill(proxy_->pid(), SIGTERM), 0);
   ASSERT_EQ(kill(nodes_[0]->pid(), SIGCONT), 0);
   auto reply = client_->ReadUntil("END\r\n");
   ASSERT_TRUE(reply.ok()) << reply.status().ToString();
   EXPECT_EQ(*reply, "VALUE k 0 2\r\nhi\r\nEND\r\n");
   EXPECT_TRUE(client_->WaitClosedByPeer().ok());
-  const auto until = SteadyClock::now() + kDeadline;
-  while (proxy_->IsRunning() && SteadyClock::now() < until) std::this_thread::sleep_for(kPollEvery);
+  EXPECT_TRUE(PollUntil([&] { return !proxy_->IsRunning(); }));
   EXPECT_EQ(proxy_->Stop(), 0) << "exit code 0 after SIGTERM";
 }
 
@@ -574,19 +564,12 @@ TEST_F(ProxyTest, ReloadOnSighupKeepsClientsAndRoutesByTheNewPool) {
   ASSERT_EQ(kill(proxy_->pid(), SIGHUP), 0);
   const ring::Ring ring = RingOf(pool);
   // Poll until the new pool routes: a key the third node owns lands there.
-  std::string key;
-  for (int i = 0; key.empty(); ++i) {
-    if (ring.Owner("r" + std::to_string(i)) == 2) key = "r" + std::to_string(i);
-  }
+  const std::string key = KeysOwnedBy(ring, 2, "r", 1)[0];
   auto direct = ConnectTo(third);
-  const auto until = SteadyClock::now() + kDeadline;
-  bool routed = false;
-  while (!routed && SteadyClock::now() < until) {
+  EXPECT_TRUE(PollUntil([&] {
     EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 1\r\nx\r\n"), "STORED\r\n");
-    routed = GetOrFail(*direct, "get " + key + "\r\n") != "END\r\n";
-    if (!routed) std::this_thread::sleep_for(kPollEvery);
-  }
-  EXPECT_TRUE(routed);
+    return GetOrFail(*direct, "get " + key + "\r\n") != "END\r\n";
+  }));
   const std::string stats = CallOrFail(*client_, "stats\r\n", "END\r\n");
   EXPECT_NE(stats.find("STAT proxy_reloads 1\r\n"), std::string::npos) << stats;
   EXPECT_NE(stats.find("STAT proxy_servers 3\r\n"), std::string::npos) << stats;
