@@ -17,6 +17,8 @@ inline constexpr std::string_view kTouched = "TOUCHED\r\n";
 inline constexpr std::string_view kEnd = "END\r\n";
 inline constexpr std::string_view kMetaNoop = "MN\r\n";
 inline constexpr std::string_view kOk = "OK\r\n";
+// The version clients gate features on (warmcache's own is `stats warmcache_version`).
+inline constexpr std::string_view kVersion = "VERSION 1.6.18\r\n";
 inline constexpr std::string_view kReset = "RESET\r\n";
 inline constexpr std::string_view kError = "ERROR\r\n";
 inline constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format\r\n";

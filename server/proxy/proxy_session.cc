@@ -18,7 +18,6 @@ using protocol::ParseStatus;
 namespace {
 
 constexpr uint8_t kBinaryRequestMagic = 0x80;
-constexpr std::string_view kVersionReply = "VERSION 1.6.18\r\n";
 constexpr std::string_view kNoServer = "SERVER_ERROR no server in the pool is available\r\n";
 
 }  // namespace
@@ -145,7 +144,7 @@ void ProxySession::Route(const protocol::Command& cmd, std::string_view raw) {
       RouteFlushAll(cmd, raw);
       return;
     case CommandType::kVersion:
-      Local(kVersionReply);
+      Local(reply::kVersion);
       return;
     case CommandType::kVerbosity:
       if (!cmd.noreply) Local(reply::kOk);

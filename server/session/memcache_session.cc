@@ -19,7 +19,6 @@ namespace {
 constexpr uint8_t kBinaryRequestMagic = 0x80;
 constexpr uint32_t kMinMemlimitMb = 8;
 constexpr uint32_t kMaxMemlimitMb = 1000000000;
-constexpr std::string_view kVersionReply = "VERSION 1.6.18\r\n";
 
 engine::StoreMode ToStoreMode(CommandType type) {
   switch (type) {
@@ -260,7 +259,7 @@ MemcacheSession::After MemcacheSession::Execute(const protocol::Command& cmd) {
       DoFlushAll(cmd);
       break;
     case CommandType::kVersion:
-      Reply(kVersionReply);
+      Reply(reply::kVersion);
       break;
     case CommandType::kVerbosity:
       ctx_->control->SetVerbosity(cmd.number);

@@ -195,6 +195,22 @@ class ProxyTest : public ::testing::Test {
     return client.ok() ? std::move(client).value() : nullptr;
   }
 
+  // Three nodes behind a proxy that ejects a node at its first failure (300 ms timeout) and
+  // retries it after 500 ms; `count` keys of node 0 hold "old". Returns those keys.
+  std::vector<std::string> StartEjectablePoolWithOldValues(const std::string& prefix,
+                                                           size_t count) {
+    StartNodes(3);
+    const std::string pool = WritePool(
+        "  auto_eject_hosts: true\n  server_failure_limit: 1\n  server_retry_timeout: 500\n"
+        "  timeout: 300\n");
+    StartProxy(pool, 2);
+    const std::vector<std::string> keys = KeysOwnedBy(RingOf(pool), 0, prefix, count);
+    for (const std::string& key : keys) {
+      EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 3\r\nold\r\n"), "STORED\r\n");
+    }
+    return keys;
+  }
+
   std::unique_ptr<TempDir> dir_;
   std::vector<std::unique_ptr<ServerProcess>> nodes_;
   std::vector<uint16_t> ports_;
@@ -408,16 +424,7 @@ TEST_F(ProxyTest, DeadNodeIsEjectedItsKeysMoveAndItComesBack) {
 // were written elsewhere still holds the old values when it comes back. The proxy deletes
 // those keys (and flushes it, for a flush_all it missed) before letting it back in.
 TEST_F(ProxyTest, NodeBackFromEjectionNeverServesOldValues) {
-  StartNodes(3);
-  const std::string pool = WritePool(
-      "  auto_eject_hosts: true\n  server_failure_limit: 1\n  server_retry_timeout: 500\n"
-      "  timeout: 300\n");
-  StartProxy(pool, 2);
-  const ring::Ring full = RingOf(pool);
-  const std::vector<std::string> keys = KeysOwnedBy(full, 0, "sk", 30);
-  for (const std::string& key : keys) {
-    EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 3\r\nold\r\n"), "STORED\r\n");
-  }
+  const std::vector<std::string> keys = StartEjectablePoolWithOldValues("sk", 30);
   auto node0 = ConnectTo(ports_[0]);
   EXPECT_EQ(GetOrFail(*node0, "get " + keys[0] + "\r\n"),
             "VALUE " + keys[0] + " 0 3\r\nold\r\nEND\r\n");
@@ -472,16 +479,7 @@ TEST_F(ProxyTest, NodeBackFromEjectionNeverServesOldValues) {
 
 // A reload while a node is ejected keeps it out, with the keys it must drop.
 TEST_F(ProxyTest, ReloadDuringAnEjectionKeepsTheCleanup) {
-  StartNodes(3);
-  const std::string pool = WritePool(
-      "  auto_eject_hosts: true\n  server_failure_limit: 1\n  server_retry_timeout: 500\n"
-      "  timeout: 300\n");
-  StartProxy(pool, 2);
-  const ring::Ring full = RingOf(pool);
-  const std::vector<std::string> keys = KeysOwnedBy(full, 0, "rk", 10);
-  for (const std::string& key : keys) {
-    EXPECT_EQ(CallOrFail(*client_, "set " + key + " 0 0 3\r\nold\r\n"), "STORED\r\n");
-  }
+  const std::vector<std::string> keys = StartEjectablePoolWithOldValues("rk", 10);
   ASSERT_TRUE(StopProcess(nodes_[0]->pid()));
   EXPECT_EQ(CallOrFail(*client_, "get " + keys[0] + "\r\n"),
             "SERVER_ERROR Connection timed out\r\n");
