@@ -153,10 +153,14 @@ class SnapshotFilesTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<TempDir> NewDir(const std::string& prefix = "wc_snap_") {
+  // The fixture owns the directories: a server still running at the end of a test is stopped
+  // in TearDown, and its data dir must outlive it (a test's locals are gone by then).
+  TempDir* NewDir(const std::string& prefix = "wc_snap_") {
     auto dir = TempDir::Create(prefix);
     EXPECT_TRUE(dir.ok()) << dir.status().ToString();
-    return dir.ok() ? std::move(*dir) : nullptr;
+    if (!dir.ok()) return nullptr;
+    dirs_.push_back(std::move(*dir));
+    return dirs_.back().get();
   }
 
   // Starts warmcached -m 8 --data-dir `data_dir` `extra...` and connects to it.
@@ -315,6 +319,7 @@ class SnapshotFilesTest : public ::testing::Test {
     return all;
   }
 
+  std::vector<std::unique_ptr<TempDir>> dirs_;  // declared first: destroyed after the server
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<TestClient> client_;
 };
