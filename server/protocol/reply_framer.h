@@ -40,7 +40,8 @@ struct Frame {
 // - kValues: VALUE blocks (key of 1-250 bytes without spaces or control bytes, decimal flags
 //   < 2^32, size < 2^32, optional CAS < 2^64, single spaces) until "END"; an error line ends
 //   it. Any other line is kInvalid. Scans from the start on every call (headers only: the data
-//   blocks are skipped by their sizes).
+//   blocks are skipped by their sizes); a caller fed a long reply in many reads walks it with
+//   NextValuePiece instead and keeps its place (as proxy::Backend does).
 // - kMeta: a line whose first word is HD, EN, NF, NS, EX, MN, ME (whatever follows), "VA
 //   <size> ..." followed by its data block, or an error line; any other word is kInvalid.
 // An error line starts with "ERROR" (memcached also sends "ERROR <text>"), or is

@@ -56,23 +56,38 @@ void Backend::Flush() {
   }
 }
 
-size_t Backend::ReplyLength(std::string_view input, Expect expect) {
+size_t Backend::ReplyLength(std::string_view input, Expect expect, size_t* checked) {
   using protocol::FrameStatus;
   if (expect == Expect::kUntilNoop) {
     // Quiet replies are meta or text lines (and VA data); the noop's MN closes them.
-    size_t at = 0;
     while (true) {
-      const protocol::Frame f = protocol::FrameReply(input.substr(at), protocol::ReplyShape::kMeta);
+      const std::string_view rest = input.substr(*checked);
+      const protocol::Frame f = protocol::FrameReply(rest, protocol::ReplyShape::kMeta);
       if (f.status == FrameStatus::kNeedMore) return 0;
       if (f.status == FrameStatus::kInvalid) return SIZE_MAX;
-      const bool noop = input.substr(at, f.length) == kNoopReply;
-      at += f.length;
-      if (noop) return at;
+      if (rest.substr(0, f.length) == kNoopReply) return *checked + f.length;
+      *checked += f.length;
     }
   }
-  const protocol::ReplyShape shape = expect == Expect::kLine     ? protocol::ReplyShape::kLine
-                                     : expect == Expect::kValues ? protocol::ReplyShape::kValues
-                                                                 : protocol::ReplyShape::kMeta;
+  if (expect == Expect::kValues) {
+    while (true) {
+      const protocol::ValuePiece piece = protocol::NextValuePiece(input.substr(*checked));
+      switch (piece.kind) {
+        case protocol::ValuePiece::kValue:
+          *checked += piece.length;
+          break;
+        case protocol::ValuePiece::kEnd:
+        case protocol::ValuePiece::kError:
+          return *checked + piece.length;
+        case protocol::ValuePiece::kNeedMore:
+          return 0;
+        case protocol::ValuePiece::kInvalid:
+          return SIZE_MAX;
+      }
+    }
+  }
+  const protocol::ReplyShape shape =
+      expect == Expect::kLine ? protocol::ReplyShape::kLine : protocol::ReplyShape::kMeta;
   const protocol::Frame f = protocol::FrameReply(input, shape);
   if (f.status == FrameStatus::kNeedMore) return 0;
   if (f.status == FrameStatus::kInvalid) return SIZE_MAX;
@@ -88,7 +103,7 @@ size_t Backend::OnUpstreamInput(std::string_view input) {
       return input.size();
     }
     const Waiter& w = waiting_.front();
-    const size_t length = ReplyLength(input.substr(consumed), w.expect);
+    const size_t length = ReplyLength(input.substr(consumed), w.expect, &checked_);
     if (length == 0) break;
     if (length == SIZE_MAX) {
       spdlog::error("backend {}: reply out of step; reconnecting",
@@ -99,6 +114,7 @@ size_t Backend::OnUpstreamInput(std::string_view input) {
     std::string_view reply = input.substr(consumed, length);
     if (w.expect == Expect::kUntilNoop) reply.remove_suffix(kNoopReply.size());
     consumed += length;
+    checked_ = 0;
     const uint64_t latency = static_cast<uint64_t>(now - w.sent_us);
     counters_.replies.fetch_add(1, std::memory_order_relaxed);
     counters_.latency_us.fetch_add(latency, std::memory_order_relaxed);
@@ -131,6 +147,7 @@ size_t Backend::OnUpstreamInput(std::string_view input) {
 void Backend::OnUpstreamDown(std::string_view reason) {
   timer_armed_ = false;
   seen_bytes_ = 0;
+  checked_ = 0;
   if (waiting_.empty()) return;  // an idle connection closed: nothing was lost
   if (reason == "Connection timed out") {
     counters_.timeouts.fetch_add(waiting_.size(), std::memory_order_relaxed);
@@ -148,6 +165,7 @@ void Backend::FailAll(std::string_view error_line) {
   upstream_.Disconnect();
   timer_armed_ = false;
   seen_bytes_ = 0;
+  checked_ = 0;
   std::deque<Waiter> failed;
   failed.swap(waiting_);
   counters_.errors.fetch_add(failed.size(), std::memory_order_relaxed);

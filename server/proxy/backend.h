@@ -56,8 +56,11 @@ class Backend final : public net::UpstreamHandler {
     int64_t sent_us;
   };
   // The length of the first reply in `input` for `expect`; 0 while incomplete; SIZE_MAX if
-  // the bytes cannot be that reply.
-  static size_t ReplyLength(std::string_view input, Expect expect);
+  // the bytes cannot be that reply. `*checked` counts the bytes at the start of `input` already
+  // found to be whole pieces of it (VALUE blocks, quiet replies before "MN") and is advanced
+  // past the ones found now: a long reply arriving in many reads is scanned once, not once
+  // per read.
+  static size_t ReplyLength(std::string_view input, Expect expect, size_t* checked);
   void FailAll(std::string_view error_line);
 
   ProxyWorker* owner_;  // not owned; outlives its backends
@@ -68,6 +71,7 @@ class Backend final : public net::UpstreamHandler {
   bool dirty_ = false;  // bytes staged since the last Flush
   bool timer_armed_ = false;
   size_t seen_bytes_ = 0;  // unconsumed input at the last call, to tell new bytes arrived
+  size_t checked_ = 0;     // ReplyLength's progress in the first waiter's reply
   net::Upstream upstream_;
 };
 

@@ -91,6 +91,7 @@ int64_t PoolState::LiveMask(int64_t now_us, std::vector<bool>* live) const {
 bool PoolState::NoteMovedWrite(int node, std::string_view key, int interim) {
   Health& h = health_[node];
   std::lock_guard lock(h.mu);
+  if (h.successor_node >= 0) return ForwardMovedWrite(h, key, interim);
   if (h.state.load(std::memory_order_relaxed) == NodeState::kLive) return false;
   RejoinWork one;
   one.keys.push_back(MovedKey{std::string(key), interim});
@@ -98,9 +99,16 @@ bool PoolState::NoteMovedWrite(int node, std::string_view key, int interim) {
   return true;
 }
 
+bool PoolState::ForwardMovedWrite(const Health& h, std::string_view key, int interim) {
+  // Lock order: an older pool's node, then the newer pool's (which may forward again).
+  const int mapped = interim < 0 ? -1 : successor_->IndexOf(config_.servers[interim].Address());
+  return successor_->NoteMovedWrite(h.successor_node, key, mapped);
+}
+
 bool PoolState::NoteMissedFlush(int node) {
   Health& h = health_[node];
   std::lock_guard lock(h.mu);
+  if (h.successor_node >= 0) return successor_->NoteMissedFlush(h.successor_node);
   if (h.state.load(std::memory_order_relaxed) == NodeState::kLive) return false;
   h.moved.flush_home = true;
   return true;
@@ -154,28 +162,32 @@ void PoolState::AbortRejoin(int node) {
   EjectLocked(node);
 }
 
-void PoolState::InheritFrom(const PoolState& old) {
-  auto index_of = [](const ring::PoolConfig& config, const std::string& address) {
-    for (size_t i = 0; i < config.servers.size(); ++i) {
-      if (config.servers[i].Address() == address) return static_cast<int>(i);
-    }
-    return -1;
-  };
+int PoolState::IndexOf(std::string_view address) const {
+  for (size_t i = 0; i < config_.servers.size(); ++i) {
+    if (config_.servers[i].Address() == address) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void PoolState::InheritFrom(PoolState& old) {
+  old.successor_ = shared_from_this();
   for (int i = 0; i < size(); ++i) {
-    const int from = index_of(old.config_, config_.servers[i].Address());
+    const int from = old.IndexOf(config_.servers[i].Address());
     if (from < 0) continue;
     Health& h = health_[i];
     Health& o = old.health_[from];
     std::lock_guard lock(o.mu);
+    // Under the same lock as the copy: a note made on `old` after it lands here.
+    o.successor_node = i;
     if (o.state.load(std::memory_order_relaxed) == NodeState::kLive) continue;
     RejoinWork work = o.claimed;
     work.Merge(o.moved, SIZE_MAX);
     for (MovedKey& k : work.keys) {
-      k.interim = k.interim < 0 ? -1 : index_of(config_, old.config_.servers[k.interim].Address());
+      k.interim = k.interim < 0 ? -1 : IndexOf(old.config_.servers[k.interim].Address());
     }
     std::vector<int> interims;
     for (int interim : work.flush_interims) {
-      const int mapped = index_of(config_, old.config_.servers[interim].Address());
+      const int mapped = IndexOf(old.config_.servers[interim].Address());
       if (mapped >= 0) interims.push_back(mapped);
     }
     work.flush_interims = std::move(interims);

@@ -49,7 +49,7 @@ struct RejoinWork {
   void Merge(RejoinWork other, size_t max_keys);
 };
 
-class PoolState {
+class PoolState : public std::enable_shared_from_this<PoolState> {
  public:
   PoolState(ring::PoolConfig config, const Clock* clock, uint64_t generation);
   PoolState(const PoolState&) = delete;
@@ -96,9 +96,13 @@ class PoolState {
   // The rejoin failed (the node, or a stand-in that is still live): the node is ejected again
   // and keeps its work for the next try.
   void AbortRejoin(int node);
-  // A SIGHUP made this pool: nodes at the same address keep their health and notes (stand-ins
-  // mapped by address), so a reload cannot let an ejected node back without its cleanup.
-  void InheritFrom(const PoolState& old);
+  // A SIGHUP made this pool (held by a shared_ptr): nodes at the same address keep their
+  // health and notes (stand-ins mapped by address), so a reload cannot let an ejected node back
+  // without its cleanup. From then on `old` passes the notes of those nodes on to this pool:
+  // writes and flushes still in flight against `old` finish after the copy.
+  void InheritFrom(PoolState& old);
+  // The node at "host:port" (as in the pool file), or -1.
+  int IndexOf(std::string_view address) const;
 
   // Changes whenever a node is ejected; a worker rebuilds its live ring when it differs.
   uint64_t health_epoch() const { return epoch_.load(std::memory_order_acquire); }
@@ -118,10 +122,13 @@ class PoolState {
     std::atomic<int> failures{0};
     std::atomic<int64_t> ejected_until_us{0};
     std::atomic<NodeState> state{NodeState::kLive};
-    std::mutex mu;       // guards moved, claimed and the state's changes
-    RejoinWork moved;    // guarded by mu: noted, not yet claimed
-    RejoinWork claimed;  // guarded by mu: being done by a rejoin
+    std::mutex mu;            // guards moved, claimed and the state's changes
+    RejoinWork moved;         // guarded by mu: noted, not yet claimed
+    RejoinWork claimed;       // guarded by mu: being done by a rejoin
+    int successor_node = -1;  // guarded by mu: this node in successor_, once it inherited
   };
+  // The note goes to the pool that inherited `h`'s node. Call with h.mu held.
+  bool ForwardMovedWrite(const Health& h, std::string_view key, int interim);
   void SetLiveLocked(int node);
   void EjectLocked(int node);
 
@@ -132,6 +139,9 @@ class PoolState {
   std::unique_ptr<Health[]> health_;
   std::unique_ptr<BackendCounters[]> counters_;
   std::atomic<uint64_t> epoch_{0};
+  // Set once, by the reload that replaces this pool, before any successor_node; read only
+  // where a node's successor_node (under its mu) says it is set.
+  std::shared_ptr<PoolState> successor_;
 };
 
 }  // namespace warmcache::proxy

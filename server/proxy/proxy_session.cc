@@ -367,15 +367,20 @@ bool ProxySession::NoteMovedWrites(uint64_t seq, Request& r) {
   std::vector<ProxyWorker::MovedWrite> moved;
   moved.swap(r.moved);
   std::vector<int> cleanup;
-  // After a reload the node numbers are the old pool's: note there (the new pool inherited
-  // that pool's notes), and send nothing by number.
-  const bool same_pool = r.pool == worker_->shared_pool();
+  // The node numbers are r.pool's. After a reload that pool passes the note on to the one
+  // that inherited its notes; a cleanup goes to the same addresses in the worker's pool.
+  const PoolState& now = *worker_->shared_pool();
+  const bool same_pool = r.pool.get() == &now;
+  auto here = [&](int node) {
+    return node < 0 || same_pool ? node : now.IndexOf(r.pool->config().servers[node].Address());
+  };
   for (const ProxyWorker::MovedWrite& m : moved) {
-    if (r.pool->NoteMovedWrite(m.home, r.moved_key, m.interim) || !same_pool) continue;
+    if (r.pool->NoteMovedWrite(m.home, r.moved_key, m.interim)) continue;
     // The node came back while this write went around it: delete the key from it and from
     // the stand-in before replying, so neither can serve an older value later.
-    cleanup.push_back(m.home);
-    if (m.interim >= 0) cleanup.push_back(m.interim);
+    for (int node : {here(m.home), here(m.interim)}) {
+      if (node >= 0) cleanup.push_back(node);
+    }
   }
   if (cleanup.empty()) return false;
   std::string deletes;

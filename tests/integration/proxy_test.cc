@@ -278,6 +278,48 @@ TEST_F(ProxyTest, MultiGetFansOutAndKeepsTheClientsOrder) {
   EXPECT_EQ(gets.rfind("VALUE mk1 7 2 ", 0), 0u) << gets;
 }
 
+// Replies far longer than one read (a 300-key multi-get of 12 KB values, quiet meta gets of
+// 200 KB values) are cut where they end and arrive byte for byte: the backend frames them as
+// their pieces arrive, across many reads.
+TEST_F(ProxyTest, LongRepliesArriveWholeAcrossManyReads) {
+  StartNodes(3);
+  StartProxy(WritePool(""));
+  std::string expected;
+  std::string keys;
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = "long" + std::to_string(i);
+    const std::string data(12000 + i, static_cast<char>('a' + i % 26));
+    ASSERT_EQ(CallOrFail(*client_, "set " + key + " " + std::to_string(i) + " 0 " +
+                                       std::to_string(data.size()) + "\r\n" + data + "\r\n"),
+              "STORED\r\n");
+    expected += "VALUE " + key + " " + std::to_string(i) + " " + std::to_string(data.size()) +
+                "\r\n" + data + "\r\n";
+    keys += " " + key;
+  }
+  const std::string got = GetOrFail(*client_, "get" + keys + "\r\n");
+  EXPECT_EQ(got.size(), expected.size() + 5);
+  EXPECT_TRUE(got == expected + "END\r\n") << "the multi-get reply differs";
+
+  const std::string big(200000, 'z');
+  std::string batch;
+  std::string want;
+  for (int i = 0; i < 6; ++i) {
+    const std::string key = "bigq" + std::to_string(i);
+    ASSERT_EQ(CallOrFail(*client_, "set " + key + " 0 0 " + std::to_string(big.size()) + "\r\n" +
+                                       big + "\r\n"),
+              "STORED\r\n");
+    batch += "mg " + key + " v q\r\nmg nothere" + std::to_string(i) + " v q\r\n";
+    want += "VA " + std::to_string(big.size()) + "\r\n" + big + "\r\n";
+  }
+  batch += "mn\r\n";
+  want += "MN\r\n";
+  ASSERT_TRUE(client_->Send(batch).ok());
+  auto quiet = client_->ReadBytes(want.size());
+  ASSERT_TRUE(quiet.ok()) << quiet.status().ToString();
+  EXPECT_TRUE(*quiet == want) << "the quiet replies differ";
+  EXPECT_EQ(client_->ReadAvailable(milliseconds(100)), "");
+}
+
 TEST_F(ProxyTest, PipelinedNoreplyQuietAndLocalRepliesStayInOrder) {
   StartNodes(3);
   StartProxy(WritePool(""));
