@@ -67,6 +67,8 @@ void PoolState::EjectNow(int node) {
   if (!config_.auto_eject_hosts) return;
   Health& h = health_[node];
   std::lock_guard lock(h.mu);
+  // After a reload the node must stay out of reads in the pool that serves them now.
+  if (h.successor_node >= 0) return successor_->EjectNow(h.successor_node);
   if (h.state.load(std::memory_order_relaxed) != NodeState::kLive) return;
   EjectLocked(node);
   spdlog::warn("pool {}: ejected {}: it failed a write its replicas took", config_.name,

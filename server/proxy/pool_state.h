@@ -99,7 +99,8 @@ class PoolState : public std::enable_shared_from_this<PoolState> {
   // A SIGHUP made this pool (held by a shared_ptr): nodes at the same address keep their
   // health and notes (stand-ins mapped by address), so a reload cannot let an ejected node back
   // without its cleanup. From then on `old` passes the notes of those nodes on to this pool:
-  // writes and flushes still in flight against `old` finish after the copy.
+  // writes, flushes and replica failures (EjectNow) still in flight against `old` finish after
+  // the copy.
   void InheritFrom(PoolState& old);
   // The node at "host:port" (as in the pool file), or -1.
   int IndexOf(std::string_view address) const;

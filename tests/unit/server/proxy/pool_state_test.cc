@@ -145,6 +145,9 @@ TEST(PoolStateTest, NotesMadeOnTheOldPoolAfterAReloadReachTheNewOne) {
   EXPECT_TRUE(old_pool->NoteMovedWrite(1, "late", 2));
   EXPECT_TRUE(old_pool->NoteMissedFlush(1));
   EXPECT_FALSE(old_pool->NoteMovedWrite(2, "live", -1)) << "live in the new pool";
+  // A replica that failed a write in flight is taken out of the new pool's reads.
+  old_pool->EjectNow(2);
+  EXPECT_TRUE(pool->IsEjected(0));
   // A node the new pool dropped keeps its notes in the old pool, which no one reads again.
   Eject(*old_pool, 0);
   EXPECT_TRUE(old_pool->NoteMovedWrite(0, "gone", -1));
