@@ -406,7 +406,10 @@ std::string ProxySession::MergeValues(Request& r) const {
   // Each node answered its keys in order, hits only: walk the client's keys and take a
   // node's next VALUE when it is for that key.
   std::vector<size_t> cursor(r.parts.size(), 0);
+  size_t total = reply::kEnd.size();
+  for (const std::string& part : r.parts) total += part.size();
   std::string out;
+  out.reserve(total);  // a large multi-get would otherwise be copied at each doubling
   for (size_t i = 0; i < r.keys.size(); ++i) {
     const size_t part = r.key_part[i];
     const std::string_view rest = std::string_view(r.parts[part]).substr(cursor[part]);
@@ -433,11 +436,22 @@ std::string ProxySession::MergeValues(Request& r) const {
   return out;
 }
 
+void ProxySession::AppendText(std::string text) {
+  if (text.size() <= kCopyThreshold) {
+    conn_->out().Append(text);
+    return;
+  }
+  // A long reply (a merged multi-get) is handed over, not copied again.
+  auto* owned = new std::string(std::move(text));
+  conn_->out().AppendRef(*owned,
+                         net::Pin{owned, [](void* p) { delete static_cast<std::string*>(p); }});
+}
+
 void ProxySession::Drain() {
   while (!queue_.empty() && queue_.front().ready) {
     Request& r = queue_.front();
     if (!r.swallow && !r.written) {
-      conn_->out().Append(r.text);
+      AppendText(std::move(r.text));
       MarkDirty();
     }
     queue_.pop_front();

@@ -93,6 +93,9 @@ class ProxySession final : public net::ConnectionHandler, public ReplySink {
   bool NoteMovedWrites(uint64_t seq, Request& request);
   // Writes finished requests at the head of the queue.
   void Drain();
+  // Replies up to this size are copied into the output's blocks; longer ones are handed over.
+  static constexpr size_t kCopyThreshold = 16 * 1024;
+  void AppendText(std::string text);
   void MarkDirty();
   std::string MergeValues(Request& request) const;
   bool Swallow(std::string_view input, size_t* consumed);
