@@ -117,13 +117,14 @@ Frame FrameLine(std::string_view input) {
   return {FrameStatus::kComplete, line.length, IsErrorLine(line.text)};
 }
 
-Frame FrameValues(std::string_view input) {
-  size_t offset = 0;
+Frame FrameValues(std::string_view input, size_t* checked) {
+  size_t offset = checked != nullptr ? *checked : 0;
   for (;;) {
     const ValuePiece piece = NextValuePiece(input.substr(offset));
     switch (piece.kind) {
       case ValuePiece::kValue:
         offset += piece.length;
+        if (checked != nullptr) *checked = offset;
         break;
       case ValuePiece::kEnd:
         return {FrameStatus::kComplete, offset + piece.length, false};
@@ -167,12 +168,12 @@ Frame FrameMeta(std::string_view input) {
 
 }  // namespace
 
-Frame FrameReply(std::string_view input, ReplyShape shape) {
+Frame FrameReply(std::string_view input, ReplyShape shape, size_t* checked) {
   switch (shape) {
     case ReplyShape::kLine:
       return FrameLine(input);
     case ReplyShape::kValues:
-      return FrameValues(input);
+      return FrameValues(input, checked);
     case ReplyShape::kMeta:
       return FrameMeta(input);
   }

@@ -39,14 +39,16 @@ struct Frame {
 // - kLine: any one line (STORED, a number, VERSION ...); nothing else is checked.
 // - kValues: VALUE blocks (key of 1-250 bytes without spaces or control bytes, decimal flags
 //   < 2^32, size < 2^32, optional CAS < 2^64, single spaces) until "END"; an error line ends
-//   it. Any other line is kInvalid. Scans from the start on every call (headers only: the data
-//   blocks are skipped by their sizes); a caller fed a long reply in many reads walks it with
-//   NextValuePiece instead and keeps its place (as proxy::Backend does).
+//   it. Any other line is kInvalid. Only headers are parsed: the data blocks are skipped by
+//   their sizes.
 // - kMeta: a line whose first word is HD, EN, NF, NS, EX, MN, ME (whatever follows), "VA
 //   <size> ..." followed by its data block, or an error line; any other word is kInvalid.
 // An error line starts with "ERROR" (memcached also sends "ERROR <text>"), or is
 // "CLIENT_ERROR[ <text>]" or "SERVER_ERROR[ <text>]".
-Frame FrameReply(std::string_view input, ReplyShape shape);
+// `checked` (optional, kValues only; other shapes leave it alone): the bytes at the start of
+// `input` that an earlier call on the same reply found to be whole VALUE blocks, advanced past
+// the ones found now, so a caller fed a long reply in many reads scans each header once.
+Frame FrameReply(std::string_view input, ReplyShape shape, size_t* checked = nullptr);
 
 // One piece of a kValues reply, for merging a multi-get's replies from several servers.
 struct ValuePiece {

@@ -69,26 +69,10 @@ size_t Backend::ReplyLength(std::string_view input, Expect expect, size_t* check
       *checked += f.length;
     }
   }
-  if (expect == Expect::kValues) {
-    while (true) {
-      const protocol::ValuePiece piece = protocol::NextValuePiece(input.substr(*checked));
-      switch (piece.kind) {
-        case protocol::ValuePiece::kValue:
-          *checked += piece.length;
-          break;
-        case protocol::ValuePiece::kEnd:
-        case protocol::ValuePiece::kError:
-          return *checked + piece.length;
-        case protocol::ValuePiece::kNeedMore:
-          return 0;
-        case protocol::ValuePiece::kInvalid:
-          return SIZE_MAX;
-      }
-    }
-  }
-  const protocol::ReplyShape shape =
-      expect == Expect::kLine ? protocol::ReplyShape::kLine : protocol::ReplyShape::kMeta;
-  const protocol::Frame f = protocol::FrameReply(input, shape);
+  const protocol::ReplyShape shape = expect == Expect::kLine     ? protocol::ReplyShape::kLine
+                                     : expect == Expect::kValues ? protocol::ReplyShape::kValues
+                                                                 : protocol::ReplyShape::kMeta;
+  const protocol::Frame f = protocol::FrameReply(input, shape, checked);
   if (f.status == FrameStatus::kNeedMore) return 0;
   if (f.status == FrameStatus::kInvalid) return SIZE_MAX;
   return f.length;

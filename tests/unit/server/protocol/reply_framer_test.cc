@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -101,6 +102,31 @@ TEST(ReplyFramerTest, ValuesReplies) {
               ReplyShape::kValues);
   const std::string key(250, 'k');
   ExpectWhole("VALUE " + key + " 0 1\r\nv\r\nEND\r\n", ReplyShape::kValues);
+}
+
+// A reply arriving a byte at a time, framed with its place kept between calls: the same answer
+// at every length as a scan from the start, and the place is always a VALUE block boundary.
+TEST(ReplyFramerTest, ValuesKeepTheirPlaceAcrossCalls) {
+  const std::string wire =
+      "VALUE a 1 3\r\nabc\r\nVALUE b 0 0\r\n\r\nVALUE c 2 5 7\r\nEND\r\n\r\nEND\r\n";
+  const std::vector<size_t> boundaries = {0, 18, 33, 55};
+  size_t checked = 0;
+  for (size_t cut = 0; cut <= wire.size(); ++cut) {
+    Exact exact(std::string_view(wire).substr(0, cut));
+    const Frame resumed = FrameReply(exact.view(), ReplyShape::kValues, &checked);
+    const Frame fresh = FrameReply(exact.view(), ReplyShape::kValues);
+    ASSERT_EQ(fresh.status, resumed.status) << "cut=" << cut;
+    ASSERT_EQ(fresh.length, resumed.length) << "cut=" << cut;
+    ASSERT_LE(checked, cut);
+    EXPECT_NE(boundaries.end(), std::find(boundaries.begin(), boundaries.end(), checked))
+        << "cut=" << cut << " checked=" << checked;
+  }
+  EXPECT_EQ(55u, checked) << "every VALUE block was found";
+  EXPECT_EQ(wire.size(), FrameReply(wire, ReplyShape::kValues, &checked).length);
+  // Other shapes leave the place alone.
+  size_t untouched = 3;
+  FrameReply("STORED\r\n", ReplyShape::kLine, &untouched);
+  EXPECT_EQ(3u, untouched);
 }
 
 TEST(ReplyFramerTest, ValuesEndedByError) {
